@@ -1,0 +1,26 @@
+"""What every job gets in arq's ctx: the config, a database pool and Redis."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.asyncio import Redis
+
+from server.config import Config, load_config
+from server.db import create_pool
+from server.runtime import resolve_services_async
+
+JobContext = dict[str, Any]
+
+
+async def open_context(ctx: JobContext, config: Config | None = None) -> None:
+    config = await resolve_services_async(config or load_config())
+    assert config.database_url and config.redis_url
+    ctx["config"] = config
+    ctx["pool"] = await create_pool(config.database_url, max_size=5)
+    ctx["app_redis"] = Redis.from_url(config.redis_url)
+
+
+async def close_context(ctx: JobContext) -> None:
+    await ctx["app_redis"].aclose()
+    await ctx["pool"].close()

@@ -1,0 +1,43 @@
+"""arq worker settings: `appointly worker` runs these."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from arq import cron
+from arq.connections import RedisSettings
+
+from jobs.context import JobContext, close_context, open_context
+from jobs.periodic import expire_holds, send_reminders, top_up_slots
+from server.config import Config
+
+
+async def startup(ctx: JobContext) -> None:
+    await open_context(ctx, ctx.get("appointly_config"))
+
+
+async def shutdown(ctx: JobContext) -> None:
+    await close_context(ctx)
+
+
+def worker_settings(config: Config) -> type:
+    """WorkerSettings bound to `config` (its REDIS_URL must already be resolved)."""
+    if config.redis_url is None:
+        raise ValueError("resolve REDIS_URL before building the worker settings")
+    redis_settings_ = RedisSettings.from_dsn(config.redis_url)
+
+    class WorkerSettings:
+        functions: ClassVar[list[Any]] = [top_up_slots, send_reminders, expire_holds]
+        cron_jobs: ClassVar[list[Any]] = [
+            cron(top_up_slots, hour={3}, minute={15}, run_at_startup=True),
+            cron(expire_holds, second={0, 30}),
+            cron(send_reminders, second={5}),
+        ]
+        redis_settings = redis_settings_
+        on_startup = startup
+        on_shutdown = shutdown
+        ctx: ClassVar[dict[str, Any]] = {"appointly_config": config}
+        queue_name = "appointly:queue"
+        max_jobs = 20
+
+    return WorkerSettings

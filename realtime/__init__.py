@@ -1,0 +1,1 @@
+"""Real-time fan-out: Redis pub/sub to WebSocket clients."""

@@ -1,0 +1,1 @@
+"""Appointly: real-time appointment booking."""

@@ -1,0 +1,89 @@
+"""The one place the web app is put together."""
+
+from __future__ import annotations
+
+import logging
+
+from quart import Quart, Request
+from quart_auth import QuartAuth
+from quart_schema import QuartSchema
+from redis.asyncio import Redis
+
+from server.auth.session_user import SessionUser
+from server.config import Config, load_config
+from server.db import create_pool
+from server.errors import APIError, register_error_handlers
+from server.jsonio import OrjsonProvider
+from server.paths import STATIC_DIR, TEMPLATES_DIR
+from server.routes import auth, google, health, pages, providers, services, webhooks
+from server.runtime import resolve_services_async
+from server.security import install_security
+from server.state import EXTENSION_KEY, AppState, app_state, release_db
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class AppointlyRequest(Request):
+    def on_json_loading_failed(self, error: Exception) -> None:
+        raise APIError(400, "invalid_json", "The request body is not valid JSON.")
+
+
+def create_app(config: Config | None = None) -> Quart:
+    """Build the web app; pools are opened when it starts serving, not here."""
+    config = config or load_config()
+    app = Quart(
+        __name__,
+        static_folder=str(STATIC_DIR),
+        static_url_path="/static",
+        template_folder=str(TEMPLATES_DIR),
+    )
+    app.request_class = AppointlyRequest
+    app.json_provider_class = OrjsonProvider
+    app.json = OrjsonProvider(app)
+    app.secret_key = config.secret_key
+    app.config.update(
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        QUART_AUTH_COOKIE_SECURE=config.is_https,
+        QUART_AUTH_COOKIE_SAMESITE="Lax",
+        QUART_AUTH_COOKIE_NAME="appointly_session",
+        QUART_AUTH_DURATION=30 * 24 * 60 * 60,
+        QUART_SCHEMA_CONVERSION_PREFERENCE="pydantic",
+        SEND_FILE_MAX_AGE_DEFAULT=3600,
+        TEMPLATES_AUTO_RELOAD=config.app_env == "development",
+    )
+    app.extensions[EXTENSION_KEY] = AppState(config=config)
+    QuartAuth(app, user_class=SessionUser)
+    QuartSchema(app, info={"title": "Appointly API", "version": "0.1.0"})
+    install_security(app)
+    register_error_handlers(app)
+    for module in (health, auth, google, pages, providers, services, webhooks):
+        app.register_blueprint(module.blueprint)
+    app.teardown_request(release_db)
+    app.teardown_websocket(release_db)
+    app.before_serving(_open_connections)
+    app.after_serving(_close_connections)
+    app.context_processor(_template_globals)
+    return app
+
+
+async def _open_connections() -> None:
+    state = app_state()
+    state.config = await resolve_services_async(state.config)
+    assert state.config.database_url and state.config.redis_url
+    state.pool = await create_pool(state.config.database_url)
+    state.redis = Redis.from_url(state.config.redis_url)
+
+
+async def _close_connections() -> None:
+    state = app_state()
+    if state.redis is not None:
+        await state.redis.aclose()
+    if state.pool is not None:
+        await state.pool.close()
+
+
+async def _template_globals() -> dict[str, object]:
+    state = app_state()
+    return {"google_enabled": state.config.google_enabled, "app_env": state.config.app_env}

@@ -1,0 +1,181 @@
+"""Configuration read once from the environment and validated before anything starts."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+APP_ENVS = ("development", "test", "production")
+DEFAULT_DISCOVERY_URL = "https://accounts.google.com/.well-known/openid-configuration"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Config:
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = Path(".appointly")
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    base_url: str = "http://127.0.0.1:8000"
+    app_env: str = "development"
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_starttls: bool = True
+    mail_from: str = "Appointly <no-reply@appointly.local>"
+    google_client_id: str | None = None
+    google_client_secret: str | None = field(default=None, repr=False)
+    google_discovery_url: str = DEFAULT_DISCOVERY_URL
+    stripe_secret_key: str | None = field(default=None, repr=False)
+    stripe_webhook_secret: str | None = field(default=None, repr=False)
+    stripe_api_base: str = "https://api.stripe.com"
+    platform_fee_percent: float = 0.0
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = field(default=None, repr=False)
+    twilio_from: str | None = None
+    twilio_api_base: str = "https://api.twilio.com"
+    slot_horizon_days: int = 30
+    reminder_offsets: tuple[int, ...] = (1440, 60)
+    hold_minutes: int = 15
+
+    @property
+    def base_origin(self) -> str:
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def is_https(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def google_enabled(self) -> bool:
+        return bool(self.google_client_id and self.google_client_secret)
+
+    @property
+    def stripe_enabled(self) -> bool:
+        return bool(self.stripe_secret_key)
+
+    @property
+    def smtp_enabled(self) -> bool:
+        return bool(self.smtp_host)
+
+    def with_changes(self, **changes: object) -> Config:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def load_config(environ: Mapping[str, str] | None = None) -> Config:
+    """Build a Config from environment variables, raising ConfigError on the first bad value."""
+    env = os.environ if environ is None else environ
+    app_env = env.get("APP_ENV", "development")
+    if app_env not in APP_ENVS:
+        raise ConfigError(f"APP_ENV must be one of {', '.join(APP_ENVS)}, not {app_env!r}")
+    secret_key = env.get("SECRET_KEY") or None
+    if secret_key is None and app_env == "production":
+        raise ConfigError("SECRET_KEY is required when APP_ENV=production")
+    base_url = _url(env, "BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    config = Config(
+        database_url=_optional_url(env, "DATABASE_URL", ("postgres", "postgresql")),
+        redis_url=_optional_url(env, "REDIS_URL", ("redis", "rediss", "unix")),
+        data_dir=Path(env.get("APPOINTLY_DATA_DIR") or ".appointly"),
+        base_url=base_url,
+        app_env=app_env,
+        smtp_host=env.get("SMTP_HOST") or None,
+        smtp_port=_int(env, "SMTP_PORT", 587, 1, 65535),
+        smtp_username=env.get("SMTP_USERNAME") or None,
+        smtp_password=env.get("SMTP_PASSWORD") or None,
+        smtp_starttls=_bool(env, "SMTP_STARTTLS", True),
+        mail_from=env.get("MAIL_FROM") or "Appointly <no-reply@appointly.local>",
+        google_client_id=env.get("GOOGLE_CLIENT_ID") or None,
+        google_client_secret=env.get("GOOGLE_CLIENT_SECRET") or None,
+        google_discovery_url=_url(env, "GOOGLE_DISCOVERY_URL", DEFAULT_DISCOVERY_URL),
+        stripe_secret_key=env.get("STRIPE_SECRET_KEY") or None,
+        stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or None,
+        stripe_api_base=_url(env, "STRIPE_API_BASE", "https://api.stripe.com").rstrip("/"),
+        platform_fee_percent=_percent(env, "PLATFORM_FEE_PERCENT"),
+        twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
+        twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
+        twilio_from=env.get("TWILIO_FROM") or None,
+        twilio_api_base=_url(env, "TWILIO_API_BASE", "https://api.twilio.com").rstrip("/"),
+        slot_horizon_days=_int(env, "SLOT_HORIZON_DAYS", 30, 1, 366),
+        reminder_offsets=_minutes_list(env, "REMINDER_OFFSETS", (1440, 60)),
+        hold_minutes=_int(env, "HOLD_MINUTES", 15, 1, 24 * 60),
+    )
+    if secret_key is not None:
+        config = replace(config, secret_key=secret_key)
+    return config
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, not {value}")
+    return value
+
+
+def _percent(env: Mapping[str, str], name: str) -> float:
+    raw = env.get(name)
+    if not raw:
+        return 0.0
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+    if not 0 <= value <= 100:
+        raise ConfigError(f"{name} must be between 0 and 100, not {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if not raw:
+        return default
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+def _url(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name) or default
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{name} must be an http(s) URL, not {raw!r}")
+    return raw
+
+
+def _optional_url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
+    raw = env.get(name) or None
+    if raw is None:
+        return None
+    if urlsplit(raw).scheme not in schemes:
+        raise ConfigError(f"{name} must start with one of {', '.join(schemes)}://, not {raw!r}")
+    return raw
+
+
+def _minutes_list(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        values = tuple(int(part) for part in raw.split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be comma-separated minutes, not {raw!r}") from None
+    if not values or any(value <= 0 for value in values):
+        raise ConfigError(f"{name} must list positive minutes, not {raw!r}")
+    return tuple(sorted(set(values), reverse=True))

@@ -1,0 +1,131 @@
+"""One error type for the API and the handlers that turn every failure into the contract's JSON."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import ValidationError
+from quart import Quart, Response, render_template, request
+from quart_schema import RequestSchemaValidationError
+from werkzeug.exceptions import HTTPException
+
+from server.jsonio import json_response
+
+log = logging.getLogger(__name__)
+
+_DEFAULT_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+}
+
+
+class APIError(Exception):
+    """An expected failure with a stable code, shown to the client as-is."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        fields: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = fields
+        self.headers = headers or {}
+
+
+def error_body(code: str, message: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        error["fields"] = fields
+    return {"error": error}
+
+
+def _wants_json() -> bool:
+    path = request.path
+    return (
+        path.startswith(("/api/", "/webhooks/", "/auth/google"))
+        or path in ("/healthz", "/openapi.json")
+        or request.accept_mimetypes.best == "application/json"
+    )
+
+
+def api_error_response(error: APIError) -> Response:
+    response = json_response(error_body(error.code, error.message, error.fields), error.status)
+    response.headers.update(error.headers)
+    return response
+
+
+def validation_fields(error: ValidationError) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for item in error.errors():
+        location = ".".join(str(part) for part in item["loc"]) or "body"
+        if item["type"] == "extra_forbidden":
+            fields[location] = "Unknown field."
+        else:
+            fields.setdefault(location, str(item["msg"]))
+    return fields
+
+
+def register_error_handlers(app: Quart) -> None:
+    app.register_error_handler(APIError, _handle_api_error)
+    app.register_error_handler(RequestSchemaValidationError, _handle_schema_error)
+    app.register_error_handler(HTTPException, _handle_http_exception)
+    app.register_error_handler(Exception, _handle_unexpected)
+
+
+async def _handle_api_error(error: APIError) -> Response:
+    return api_error_response(error)
+
+
+async def _handle_schema_error(error: RequestSchemaValidationError) -> Response:
+    cause = error.validation_error
+    if isinstance(cause, ValidationError):
+        if any(item["type"] == "model_type" for item in cause.errors() if not item["loc"]):
+            return api_error_response(
+                APIError(400, "invalid_json", "The request body must be a JSON object.")
+            )
+        return api_error_response(
+            APIError(
+                422,
+                "validation_error",
+                "Some fields are missing or invalid.",
+                fields=validation_fields(cause),
+            )
+        )
+    return api_error_response(APIError(400, "invalid_json", "The request body must be JSON."))
+
+
+async def _handle_http_exception(error: HTTPException) -> Response | tuple[str, int]:
+    status = error.code or 500
+    if _wants_json():
+        message = error.description or error.name
+        return api_error_response(
+            APIError(status, _DEFAULT_CODES.get(status, "http_error"), message)
+        )
+    html = await render_template("error.html", status=status, title=error.name)
+    return html, status
+
+
+async def _handle_unexpected(error: Exception) -> Response | tuple[str, int]:
+    log.exception("unhandled error on %s %s", request.method, request.path, exc_info=error)
+    if _wants_json():
+        return api_error_response(
+            APIError(500, "internal_error", "Something went wrong on our side.")
+        )
+    html = await render_template("error.html", status=500, title="Something went wrong")
+    return html, 500

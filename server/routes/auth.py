@@ -1,0 +1,69 @@
+"""Email and password accounts: sign up, sign in, sign out, who am I."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+from quart import Blueprint, Response, request
+from quart_schema import validate_request
+
+from server.auth.accounts import authenticate, sign_up
+from server.auth.rate_limit import LoginThrottle
+from server.auth.session_user import end_session, require_user, start_session
+from server.errors import APIError
+from server.jsonio import json_response
+from server.state import db, redis
+
+blueprint = Blueprint("auth", __name__)
+
+
+class SignupRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=4096)
+    name: str = Field(max_length=400)
+
+
+class LoginRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=4096)
+
+
+@blueprint.post("/api/auth/signup")
+@validate_request(SignupRequest)
+async def post_signup(data: SignupRequest) -> Response:
+    """Create an account with an email and a password and sign in."""
+    user = await sign_up(await db(), email=data.email, password=data.password, name=data.name)
+    await start_session(user)
+    return json_response({"user": user.to_json()}, 201)
+
+
+@blueprint.post("/api/auth/login")
+@validate_request(LoginRequest)
+async def post_login(data: LoginRequest) -> Response:
+    """Sign in with an email and a password. Repeated failures are rate limited."""
+    throttle = LoginThrottle(redis(), request.remote_addr or "unknown", data.email.strip())
+    await throttle.check()
+    user = await authenticate(await db(), email=data.email, password=data.password)
+    if user is None:
+        await throttle.record_failure()
+        raise APIError(401, "invalid_credentials", "Wrong email or password.")
+    await throttle.record_success()
+    await start_session(user)
+    return json_response({"user": user.to_json()})
+
+
+@blueprint.post("/api/auth/logout")
+async def post_logout() -> Response:
+    """Sign out: the session is deleted on the server, so the cookie stops working."""
+    await end_session()
+    return Response(status=204)
+
+
+@blueprint.get("/api/me")
+async def get_me() -> Response:
+    """The signed-in user."""
+    user = await require_user()
+    return json_response({"user": user.to_json()})

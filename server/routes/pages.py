@@ -1,0 +1,5 @@
+"""Placeholder: filled in by its own change."""
+
+from quart import Blueprint
+
+blueprint = Blueprint("pages", __name__)

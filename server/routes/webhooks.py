@@ -1,0 +1,5 @@
+"""Placeholder: filled in by its own change."""
+
+from quart import Blueprint
+
+blueprint = Blueprint("webhooks", __name__)

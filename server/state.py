@@ -1,0 +1,54 @@
+"""What the running app owns (config, database pool, Redis) and the per-request connection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from quart import current_app, g
+from redis.asyncio import Redis
+
+from server.config import Config
+
+EXTENSION_KEY = "appointly"
+
+
+@dataclass
+class AppState:
+    config: Config
+    pool: Any = None  # asyncpg.Pool once the app is serving
+    redis: Redis | None = None
+
+    def require_redis(self) -> Redis:
+        if self.redis is None:
+            raise RuntimeError("Redis is not connected yet")
+        return self.redis
+
+
+def app_state() -> AppState:
+    state: AppState = current_app.extensions[EXTENSION_KEY]
+    return state
+
+
+def config() -> Config:
+    return app_state().config
+
+
+def redis() -> Redis:
+    return app_state().require_redis()
+
+
+async def db() -> asyncpg.Connection:
+    """The request's database connection, acquired on first use and released at teardown."""
+    conn: asyncpg.Connection | None = g.get("_db_conn")
+    if conn is None:
+        conn = await app_state().pool.acquire()
+        g._db_conn = conn
+    return conn
+
+
+async def release_db(_: BaseException | None = None) -> None:
+    conn = g.pop("_db_conn", None)
+    if conn is not None:
+        await app_state().pool.release(conn)
