@@ -123,13 +123,17 @@ async def select_credentials(conn: asyncpg.Connection, email: str) -> Credential
     return None if row is None else Credentials(row["id"], row["password_hash"])
 
 
-async def link_google_subject(conn: asyncpg.Connection, user_id: UUID, subject: str) -> None:
-    await conn.execute(
+async def link_google_subject(conn: asyncpg.Connection, user_id: UUID, subject: str) -> bool:
+    """Link a Google account to a user who has none yet; False if one is linked already."""
+    linked: UUID | None = await conn.fetchval(
         """
         UPDATE users
            SET google_subject = $2
          WHERE id = $1
+           AND google_subject IS NULL
+        RETURNING id
         """,
         user_id,
         subject,
     )
+    return linked is not None

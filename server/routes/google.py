@@ -1,5 +1,73 @@
-"""Placeholder: filled in by its own change."""
+"""Sign in with Google (OpenID Connect). The protocol lives in server/auth/google.py."""
 
-from quart import Blueprint
+from __future__ import annotations
+
+import logging
+
+from quart import Blueprint, Response, request
+
+from server.auth.google import (
+    GoogleSignInError,
+    begin_sign_in,
+    complete_sign_in,
+    user_for_identity,
+)
+from server.auth.session_user import start_session
+from server.config import Config
+from server.errors import APIError
+from server.state import config, db, redis
+
+log = logging.getLogger(__name__)
 
 blueprint = Blueprint("google", __name__)
+
+FAILED_LOCATION = "/login?error=google_failed"
+
+
+def _redirect(location: str) -> Response:
+    # The state and code in these URLs are single-use secrets; keep them out of caches.
+    return Response(status=302, headers={"Location": location, "Cache-Control": "no-store"})
+
+
+def _google_config() -> Config:
+    current = config()
+    if not current.google_enabled:
+        raise APIError(404, "google_disabled", "Sign-in with Google is not configured here.")
+    return current
+
+
+@blueprint.get("/auth/google")
+async def get_google_sign_in() -> Response:
+    """Start signing in with Google: redirect to Google's consent page.
+
+    `next` is where to land afterwards (a path on this site; anything else means /dashboard).
+    404 `google_disabled` when Google sign-in is not configured.
+    """
+    current = _google_config()
+    try:
+        location = await begin_sign_in(redis(), current, request.args.get("next"))
+    except GoogleSignInError as error:
+        log.warning("google sign-in could not start: %s", error)
+        return _redirect(FAILED_LOCATION)
+    return _redirect(location)
+
+
+@blueprint.get("/auth/google/callback")
+async def get_google_callback() -> Response:
+    """Where Google sends the browser back: verify everything, sign in, go to `next`.
+
+    Any failure redirects to `/login?error=google_failed`.
+    """
+    current = _google_config()
+    try:
+        completed = await complete_sign_in(redis(), current, request.args)
+        user = await user_for_identity(await db(), completed.identity)
+    except GoogleSignInError as error:
+        log.info("google sign-in refused: %s", error)
+        return _redirect(FAILED_LOCATION)
+    except Exception:
+        # The contract promises a redirect, never a 500, whatever the provider sent us.
+        log.exception("google sign-in failed unexpectedly")
+        return _redirect(FAILED_LOCATION)
+    await start_session(user)
+    return _redirect(completed.next)

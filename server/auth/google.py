@@ -1,0 +1,370 @@
+"""Google sign-in with OpenID Connect: the authorization redirect, the code exchange, the
+id_token checks and the mapping from a Google account to an Appointly user.
+
+authlib builds the authorization URL and exchanges the code; joserfc verifies the id_token.
+Any failure raises GoogleSignInError, which the route turns into `/login?error=google_failed`.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
+
+import asyncpg
+import httpx
+import orjson
+from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+from redis.asyncio import Redis
+
+from server.config import Config
+from server.domain.accounts import normalise_email
+from server.errors import APIError
+from server.models import users
+from server.models.users import User
+
+DEFAULT_NEXT = "/dashboard"
+SCOPE = "openid email profile"
+# Google accepts the secret in the form body or as HTTP basic auth; the body is simplest.
+CLIENT_AUTH_METHOD = "client_secret_post"
+STATE_TTL_SECONDS = 10 * 60
+METADATA_TTL_SECONDS = 5 * 60
+CLOCK_LEEWAY_SECONDS = 30
+HTTP_TIMEOUT_SECONDS = 10
+ID_TOKEN_ALGORITHMS = ["RS256"]
+_STATE_KEY = "google:state:{}"
+_MAX_STATE_LENGTH = 128
+_MAX_NEXT_LENGTH = 2000
+
+T = TypeVar("T")
+
+
+class GoogleSignInError(Exception):
+    """Sign-in with Google could not be completed; the message says why (for the log only)."""
+
+
+@dataclass(frozen=True)
+class ProviderMetadata:
+    """The parts of the discovery document we use."""
+
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    jwks_uri: str
+
+
+@dataclass(frozen=True)
+class PendingSignIn:
+    """What we remember between the redirect to Google and the callback, keyed by `state`."""
+
+    nonce: str
+    next: str
+    code_verifier: str
+    created: float
+
+
+@dataclass(frozen=True)
+class GoogleIdentity:
+    subject: str
+    email: str
+    email_verified: bool
+    name: str
+
+
+@dataclass(frozen=True)
+class CompletedSignIn:
+    identity: GoogleIdentity
+    next: str
+
+
+# --- Where to go afterwards -------------------------------------------------------------------
+
+
+def safe_next(raw: str | None) -> str:
+    """`raw` if it is a path on this site, else the dashboard (no open redirects)."""
+    if not raw or len(raw) > _MAX_NEXT_LENGTH or not raw.startswith("/"):
+        return DEFAULT_NEXT
+    # Browsers read "\" as "/" and drop tabs and newlines, so "/\evil" or "/\t/evil" would
+    # become the protocol-relative "//evil"; refuse those characters anywhere.
+    if (
+        raw.startswith("//")
+        or "\\" in raw
+        or any(ord(char) < 0x20 or ord(char) == 0x7F for char in raw)
+    ):
+        return DEFAULT_NEXT
+    parts = urlsplit(raw)
+    if parts.scheme or parts.netloc:
+        return DEFAULT_NEXT
+    return raw
+
+
+# --- Discovery document and signing keys, cached per process ----------------------------------
+
+
+class _TimedCache(Generic[T]):
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, T]] = {}
+
+    def get(self, key: str) -> T | None:
+        entry = self._entries.get(key)
+        if entry is None or time.monotonic() - entry[0] > self.ttl:
+            return None
+        return entry[1]
+
+    def put(self, key: str, value: T) -> None:
+        self._entries[key] = (time.monotonic(), value)
+
+
+_metadata_cache: _TimedCache[ProviderMetadata] = _TimedCache(METADATA_TTL_SECONDS)
+_jwks_cache: _TimedCache[KeySet] = _TimedCache(METADATA_TTL_SECONDS)
+
+
+async def _get_json(url: str) -> dict[str, Any]:
+    try:
+        async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_SECONDS) as http:
+            response = await http.get(url, headers={"Accept": "application/json"})
+            response.raise_for_status()
+            body = orjson.loads(response.content)
+    except (httpx.HTTPError, orjson.JSONDecodeError) as error:
+        raise GoogleSignInError(f"fetching {url} failed: {error!r}") from error
+    if not isinstance(body, dict):
+        raise GoogleSignInError(f"{url} did not answer a JSON object")
+    return body
+
+
+async def discover(discovery_url: str) -> ProviderMetadata:
+    """The provider's endpoints from its discovery document (cached for a few minutes)."""
+    cached = _metadata_cache.get(discovery_url)
+    if cached is not None:
+        return cached
+    document = await _get_json(discovery_url)
+    fields = ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")
+    if not all(isinstance(document.get(name), str) and document[name] for name in fields):
+        raise GoogleSignInError("the discovery document lacks an endpoint")
+    metadata = ProviderMetadata(**{name: document[name] for name in fields})
+    _metadata_cache.put(discovery_url, metadata)
+    return metadata
+
+
+async def signing_keys(jwks_uri: str, *, refresh: bool = False) -> KeySet:
+    """The provider's public keys (cached; `refresh` refetches, e.g. after a key rotation)."""
+    cached = None if refresh else _jwks_cache.get(jwks_uri)
+    if cached is not None:
+        return cached
+    document = await _get_json(jwks_uri)
+    try:
+        keys = KeySet.import_key_set(document)  # type: ignore[arg-type]
+    except (JoseError, KeyError, TypeError, ValueError) as error:
+        raise GoogleSignInError(f"unusable JWKS: {error!r}") from error
+    _jwks_cache.put(jwks_uri, keys)
+    return keys
+
+
+# --- Step 1: send the browser to Google -------------------------------------------------------
+
+
+def redirect_uri(config: Config) -> str:
+    return f"{config.base_url}/auth/google/callback"
+
+
+def _oauth_client(config: Config) -> AsyncOAuth2Client:
+    return AsyncOAuth2Client(
+        client_id=config.google_client_id,
+        client_secret=config.google_client_secret,
+        token_endpoint_auth_method=CLIENT_AUTH_METHOD,
+        scope=SCOPE,
+        redirect_uri=redirect_uri(config),
+        code_challenge_method="S256",
+        timeout=HTTP_TIMEOUT_SECONDS,
+    )
+
+
+async def begin_sign_in(redis: Redis, config: Config, next_path: str | None) -> str:
+    """Remember a fresh state, nonce and PKCE verifier; return the authorization URL."""
+    metadata = await discover(config.google_discovery_url)
+    state = secrets.token_urlsafe(32)
+    pending = PendingSignIn(
+        nonce=secrets.token_urlsafe(32),
+        next=safe_next(next_path),
+        code_verifier=secrets.token_urlsafe(48),
+        created=time.time(),
+    )
+    await redis.set(_STATE_KEY.format(state), orjson.dumps(asdict(pending)), ex=STATE_TTL_SECONDS)
+    async with _oauth_client(config) as client:
+        url, _ = client.create_authorization_url(
+            metadata.authorization_endpoint,
+            state=state,
+            code_verifier=pending.code_verifier,
+            nonce=pending.nonce,
+        )
+    return str(url)
+
+
+# --- Step 2: the callback ---------------------------------------------------------------------
+
+
+async def take_pending(redis: Redis, state: str | None) -> PendingSignIn:
+    """The sign-in that `state` belongs to, deleted as it is read so a state works once."""
+    if not state or len(state) > _MAX_STATE_LENGTH:
+        raise GoogleSignInError("missing or malformed state")
+    raw = await redis.getdel(_STATE_KEY.format(state))
+    if raw is None:
+        raise GoogleSignInError("unknown, expired or already used state")
+    return PendingSignIn(**orjson.loads(raw))
+
+
+async def complete_sign_in(
+    redis: Redis, config: Config, params: Mapping[str, str]
+) -> CompletedSignIn:
+    """Check the callback's parameters, exchange the code and verify the id_token."""
+    # Consume the state first, so even a refused attempt cannot be replayed.
+    pending = await take_pending(redis, params.get("state"))
+    if "error" in params:
+        raise GoogleSignInError(f"provider answered error={params['error']!r}")
+    code = params.get("code")
+    if not code:
+        raise GoogleSignInError("callback without a code")
+    metadata = await discover(config.google_discovery_url)
+    id_token = await exchange_code(config, metadata, code, pending.code_verifier)
+    assert config.google_client_id is not None
+    claims = await verify_id_token(id_token, metadata, config.google_client_id, pending.nonce)
+    return CompletedSignIn(identity=identity_from_claims(claims), next=pending.next)
+
+
+async def exchange_code(
+    config: Config, metadata: ProviderMetadata, code: str, code_verifier: str
+) -> str:
+    """Trade the authorization code for tokens at the token endpoint; return the id_token."""
+    try:
+        async with _oauth_client(config) as client:
+            token = await client.fetch_token(
+                metadata.token_endpoint,
+                grant_type="authorization_code",
+                code=code,
+                code_verifier=code_verifier,
+            )
+    except (OAuthError, httpx.HTTPError, ValueError) as error:
+        raise GoogleSignInError(f"token endpoint refused the code: {error!r}") from error
+    id_token = token.get("id_token")
+    if not isinstance(id_token, str) or not id_token:
+        raise GoogleSignInError("token response without an id_token")
+    return id_token
+
+
+def _key_id(token: str) -> str | None:
+    try:
+        encoded = token.split(".", 1)[0]
+        header = orjson.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+    except (ValueError, orjson.JSONDecodeError) as error:
+        raise GoogleSignInError("malformed id_token header") from error
+    kid = header.get("kid") if isinstance(header, dict) else None
+    return kid if isinstance(kid, str) else None
+
+
+async def _keys_for(token: str, jwks_uri: str) -> KeySet:
+    keys = await signing_keys(jwks_uri)
+    kid = _key_id(token)
+    if kid is not None and all(key.kid != kid for key in keys):
+        # An unknown kid usually means the provider rotated its keys since we cached them.
+        keys = await signing_keys(jwks_uri, refresh=True)
+    return keys
+
+
+async def verify_id_token(
+    token: str, metadata: ProviderMetadata, client_id: str, nonce: str
+) -> dict[str, Any]:
+    """The id_token's claims once its signature, issuer, audience, expiry and nonce check out."""
+    keys = await _keys_for(token, metadata.jwks_uri)
+    try:
+        claims = jwt.decode(token, keys, algorithms=ID_TOKEN_ALGORITHMS).claims
+        jwt.JWTClaimsRegistry(
+            leeway=CLOCK_LEEWAY_SECONDS,
+            iss={"essential": True, "value": metadata.issuer},
+            aud={"essential": True},
+            sub={"essential": True},
+            exp={"essential": True},
+            iat={"essential": True},
+            nonce={"essential": True, "value": nonce},
+        ).validate(claims)
+    except (JoseError, ValueError) as error:
+        raise GoogleSignInError(f"id_token refused: {error!r}") from error
+    # joserfc accepts a list claim containing the expected value; these must be exact.
+    if claims["iss"] != metadata.issuer or claims["nonce"] != nonce:
+        raise GoogleSignInError("id_token issuer or nonce mismatch")
+    _check_audience(claims, client_id)
+    return claims
+
+
+def _check_audience(claims: Mapping[str, Any], client_id: str) -> None:
+    audience = claims["aud"]
+    if audience == client_id:
+        return
+    # OpenID Connect Core 3.1.3.7: with several audiences we must be one and the azp.
+    if isinstance(audience, list) and client_id in audience and claims.get("azp") == client_id:
+        return
+    raise GoogleSignInError(f"id_token audience {audience!r} is not us")
+
+
+def identity_from_claims(claims: Mapping[str, Any]) -> GoogleIdentity:
+    subject, email, name = claims.get("sub"), claims.get("email"), claims.get("name")
+    if not isinstance(subject, str) or not subject or len(subject) > 255:
+        raise GoogleSignInError("id_token without a usable sub")
+    if not isinstance(email, str):
+        raise GoogleSignInError("id_token without an email")
+    try:
+        email = normalise_email(email)
+    except APIError as error:
+        raise GoogleSignInError("id_token email is malformed") from error
+    verified = claims.get("email_verified")
+    clean = " ".join(name.split())[:200] if isinstance(name, str) else ""
+    return GoogleIdentity(
+        subject=subject,
+        email=email,
+        email_verified=verified is True or verified == "true",
+        name=clean or email.split("@", 1)[0],
+    )
+
+
+# --- Step 3: which user is this? --------------------------------------------------------------
+
+
+async def user_for_identity(conn: asyncpg.Connection, identity: GoogleIdentity) -> User:
+    """The user this Google account signs in as: already linked, linked now by a verified
+    email, or created. An unverified email that matches an account is refused, since anyone
+    can claim an address they do not own."""
+    user = await users.select_user_by_google_subject(conn, identity.subject)
+    if user is not None:
+        return user
+    existing = await users.select_user_by_email(conn, identity.email)
+    if existing is not None:
+        return await _link(conn, existing, identity)
+    try:
+        return await users.insert_user(
+            conn, email=identity.email, name=identity.name, google_subject=identity.subject
+        )
+    except asyncpg.UniqueViolationError:
+        # Another callback for the same account won the race; it created the user we want.
+        raced = await users.select_user_by_google_subject(conn, identity.subject)
+        if raced is None:
+            raise GoogleSignInError("email was taken while signing up") from None
+        return raced
+
+
+async def _link(conn: asyncpg.Connection, user: User, identity: GoogleIdentity) -> User:
+    if not identity.email_verified:
+        raise GoogleSignInError("unverified Google email matches an existing account")
+    try:
+        linked = await users.link_google_subject(conn, user.id, identity.subject)
+    except asyncpg.UniqueViolationError:
+        raise GoogleSignInError("Google account was linked elsewhere meanwhile") from None
+    if not linked:
+        raise GoogleSignInError("that account is already linked to another Google account")
+    return user
