@@ -15,6 +15,7 @@ from server.db import create_pool
 from server.errors import APIError, register_error_handlers
 from server.jsonio import OrjsonProvider
 from server.paths import STATIC_DIR, TEMPLATES_DIR
+from server.payments.stripe_api import close_stripe_client
 from server.routes import auth, google, health, pages, providers, services, webhooks
 from server.runtime import resolve_services_async
 from server.security import install_security
@@ -78,6 +79,7 @@ async def _open_connections() -> None:
 
 async def _close_connections() -> None:
     state = app_state()
+    await close_stripe_client()
     if state.redis is not None:
         await state.redis.aclose()
     if state.pool is not None:

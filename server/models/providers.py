@@ -94,3 +94,41 @@ async def slug_taken(conn: asyncpg.Connection, slug: str) -> bool:
         "SELECT EXISTS (SELECT 1 FROM providers WHERE slug = $1)", slug
     )
     return taken
+
+
+async def set_stripe_account(
+    conn: asyncpg.Connection, provider_id: UUID, stripe_account_id: str
+) -> Provider | None:
+    """Store the provider's Connect account unless one is stored already.
+
+    None means another request stored its account first; re-read the provider to use that one.
+    """
+    row = await conn.fetchrow(
+        f"""
+        UPDATE providers
+           SET stripe_account_id = $2
+         WHERE id = $1
+           AND stripe_account_id IS NULL
+        RETURNING {_PROVIDER_COLUMNS}
+        """,
+        provider_id,
+        stripe_account_id,
+    )
+    return None if row is None else _provider(row)
+
+
+async def set_charges_enabled_by_account(
+    conn: asyncpg.Connection, stripe_account_id: str, charges_enabled: bool
+) -> Provider | None:
+    """Record whether Stripe lets the account take payments; None when no provider has it."""
+    row = await conn.fetchrow(
+        f"""
+        UPDATE providers
+           SET charges_enabled = $2
+         WHERE stripe_account_id = $1
+        RETURNING {_PROVIDER_COLUMNS}
+        """,
+        stripe_account_id,
+        charges_enabled,
+    )
+    return None if row is None else _provider(row)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
-from quart import Blueprint, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from quart import Blueprint, Response, request
 from quart_schema import validate_request
 
 from server.auth.session_user import require_user
-from server.errors import APIError
+from server.errors import APIError, validation_fields
 from server.jsonio import json_response
 from server.models import providers
-from server.providers import become_provider
+from server.payments.connect import onboarding_link
+from server.providers import become_provider, require_provider
 from server.state import db
 
 blueprint = Blueprint("providers", __name__)
@@ -22,6 +23,13 @@ class ProviderRequest(BaseModel):
     business_name: str = Field(max_length=400)
     timezone: str = Field(max_length=100)
     phone: str | None = Field(default=None, max_length=100)
+
+
+class StripeConnectRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # ISO 3166-1 alpha-2; by default the country of the provider's time zone.
+    country: str | None = Field(default=None, pattern="^[A-Za-z]{2}$")
 
 
 @blueprint.post("/api/providers")
@@ -43,3 +51,37 @@ async def get_my_provider() -> Response:
     if provider is None:
         raise APIError(404, "not_provider", "You are not a provider yet.")
     return json_response({"provider": provider.to_json()})
+
+
+@blueprint.post("/api/providers/me/stripe/connect")
+async def post_stripe_connect() -> Response:
+    """Start or resume Stripe onboarding: returns the Stripe-hosted page to send the provider to.
+
+    The body is optional: `{"country": "GB"}` picks the account's country the first time
+    (default: the country of the provider's time zone). The Connect account is created once
+    and reused; each call returns a fresh link, which comes back to `/dashboard`.
+    """
+    provider = await require_provider()
+    user = await require_user()
+    data = await _stripe_connect_request()
+    country = data.country.upper() if data.country else None
+    url = await onboarding_link(await db(), user, provider, country=country)
+    return json_response({"url": url})
+
+
+async def _stripe_connect_request() -> StripeConnectRequest:
+    # The body is optional, so quart-schema's validate_request (which needs one) does not fit.
+    body = await request.get_data(cache=True, as_text=False, parse_form_data=False)
+    if not body.strip():
+        return StripeConnectRequest()
+    try:
+        return StripeConnectRequest.model_validate_json(body)
+    except ValidationError as error:
+        if any(item["type"] in ("json_invalid", "model_type") for item in error.errors()):
+            raise APIError(400, "invalid_json", "The request body must be a JSON object.") from None
+        raise APIError(
+            422,
+            "validation_error",
+            "Some fields are missing or invalid.",
+            fields=validation_fields(error),
+        ) from None

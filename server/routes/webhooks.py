@@ -1,5 +1,56 @@
-"""Placeholder: filled in by its own change."""
+"""Stripe's webhook endpoint."""
 
-from quart import Blueprint
+from __future__ import annotations
+
+import logging
+
+import stripe
+from pydantic import ValidationError
+from quart import Blueprint, Response, request
+
+from server.errors import APIError
+from server.jsonio import json_response
+from server.payments.stripe_api import payments_disabled
+from server.payments.webhook_events import StripeEvent, apply_event
+from server.state import config, db
+
+log = logging.getLogger(__name__)
 
 blueprint = Blueprint("webhooks", __name__)
+
+# Stripe's own default: a signature older than five minutes is a replay.
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+@blueprint.post("/webhooks/stripe")
+async def post_stripe_webhook() -> Response:
+    """Receive a Stripe event, signed with STRIPE_WEBHOOK_SECRET in the Stripe-Signature header.
+
+    Each event id takes effect once: a redelivered event is acknowledged and changes nothing.
+    """
+    secret = config().stripe_webhook_secret
+    if not secret:
+        raise payments_disabled()
+    payload = await request.get_data(cache=True, as_text=False, parse_form_data=False)
+    _verify_signature(payload, request.headers.get("Stripe-Signature"), secret)
+    event = _parse_event(payload)
+    if not await apply_event(await db(), event):
+        log.info("Stripe event %s (%s) was already handled", event.id, event.type)
+    return json_response({"received": True})
+
+
+def _verify_signature(payload: bytes, header: str | None, secret: str) -> None:
+    bad_signature = APIError(400, "bad_signature", "The Stripe-Signature header does not verify.")
+    try:
+        stripe.WebhookSignature.verify_header(
+            payload.decode("utf-8"), header, secret, SIGNATURE_TOLERANCE_SECONDS
+        )
+    except (stripe.SignatureVerificationError, UnicodeDecodeError):
+        raise bad_signature from None
+
+
+def _parse_event(payload: bytes) -> StripeEvent:
+    try:
+        return StripeEvent.model_validate_json(payload)
+    except ValidationError:
+        raise APIError(400, "invalid_payload", "The body is not a Stripe event.") from None

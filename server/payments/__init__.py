@@ -1,0 +1,1 @@
+"""Payments through Stripe: the API client, Connect onboarding and webhook events."""

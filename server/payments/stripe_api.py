@@ -1,0 +1,74 @@
+"""The app's Stripe API client, built from Config and shared by every request of one app."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import httpx
+import stripe
+from quart import current_app
+
+from server.config import Config
+from server.errors import APIError
+from server.state import config
+
+log = logging.getLogger(__name__)
+
+_EXTENSION_KEY = "appointly.stripe"
+# Retries are safe: the SDK sends an idempotency key with every POST it retries.
+MAX_NETWORK_RETRIES = 2
+# Stripe answers in well under a second; a request slower than this is not worth waiting for.
+TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+
+
+@dataclass(frozen=True)
+class _StripeConnection:
+    client: stripe.StripeClient
+    http_client: stripe.HTTPXClient
+
+
+def _connect(settings: Config) -> _StripeConnection:
+    assert settings.stripe_secret_key is not None
+    # Explicit, so the async methods run on httpx in our asyncio loop (not a sync fallback).
+    http_client = stripe.HTTPXClient(timeout=TIMEOUT)
+    client = stripe.StripeClient(
+        settings.stripe_secret_key,
+        base_addresses={"api": settings.stripe_api_base},
+        max_network_retries=MAX_NETWORK_RETRIES,
+        http_client=http_client,
+    )
+    return _StripeConnection(client=client, http_client=http_client)
+
+
+def payments_disabled() -> APIError:
+    return APIError(409, "payments_disabled", "Online payments are not set up on this site.")
+
+
+def stripe_client() -> stripe.StripeClient:
+    """The current app's client; 409 `payments_disabled` when STRIPE_SECRET_KEY is not set."""
+    settings = config()
+    if not settings.stripe_enabled:
+        raise payments_disabled()
+    connection: _StripeConnection | None = current_app.extensions.get(_EXTENSION_KEY)
+    if connection is None:
+        connection = _connect(settings)
+        current_app.extensions[_EXTENSION_KEY] = connection
+    return connection.client
+
+
+async def close_stripe_client() -> None:
+    """Close the client's connection pool; call when the app stops serving."""
+    connection: _StripeConnection | None = current_app.extensions.pop(_EXTENSION_KEY, None)
+    if connection is not None:
+        await connection.http_client.close_async()  # type: ignore[no-untyped-call]
+
+
+def payments_unavailable(error: stripe.StripeError) -> APIError:
+    """Stripe failed or refused: the client gets a stable error, the log gets the detail."""
+    log.warning("Stripe request failed: %s (request id %s)", error, error.request_id)
+    return APIError(
+        409,
+        "payments_unavailable",
+        "Our payment provider could not complete that just now. Please try again shortly.",
+    )

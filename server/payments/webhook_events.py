@@ -1,0 +1,65 @@
+"""What each Stripe event does to our data, applied at most once per event id."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+from pydantic import BaseModel, ConfigDict, Field
+
+from server.models import providers, stripe_events
+
+log = logging.getLogger(__name__)
+
+EventObject = dict[str, Any]
+EventHandler = Callable[[asyncpg.Connection, EventObject], Awaitable[None]]
+
+
+class EventData(BaseModel):
+    object: EventObject
+
+
+class StripeEvent(BaseModel):
+    """The parts of a Stripe Event we rely on; everything else is ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(min_length=1, max_length=255)
+    type: str = Field(min_length=1, max_length=255)
+    data: EventData
+
+
+async def account_updated(conn: asyncpg.Connection, account: EventObject) -> None:
+    """A Connect account changed: mirror whether it can take charges."""
+    account_id = account.get("id")
+    if not isinstance(account_id, str):
+        log.warning("account.updated without an account id")
+        return
+    charges_enabled = account.get("charges_enabled") is True
+    if await providers.set_charges_enabled_by_account(conn, account_id, charges_enabled) is None:
+        log.info("account.updated for %s, which no provider has", account_id)
+
+
+async def record_only(conn: asyncpg.Connection, event_object: EventObject) -> None:
+    """An event we accept and remember but do not act on (yet)."""
+
+
+# Event type → its effect. Types not listed here are recorded and otherwise ignored.
+HANDLERS: dict[str, EventHandler] = {
+    "account.updated": account_updated,
+    "checkout.session.completed": record_only,
+    "checkout.session.expired": record_only,
+    "charge.refunded": record_only,
+}
+
+
+async def apply_event(conn: asyncpg.Connection, event: StripeEvent) -> bool:
+    """Record the event and apply its effect in one transaction; False for a redelivery."""
+    handler = HANDLERS.get(event.type, record_only)
+    async with conn.transaction():
+        if not await stripe_events.insert_stripe_event(conn, event.id, event.type):
+            return False
+        await handler(conn, event.data.object)
+    return True
