@@ -1,13 +1,61 @@
-"""Slot jobs (filled in by the services-and-slots change)."""
+"""Topping up slots so every active service always has SLOT_HORIZON_DAYS days of them.
+
+Safe to run in two workers at once: each service is topped up in its own short transaction
+holding the service row's lock, taken with SKIP LOCKED so a worker passes over a service
+another worker is busy with, and inserts skip rows that already exist.
+"""
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from redis.asyncio import Redis
 
+from realtime.publish import publish_slots_changed
 from server.config import Config
+from server.domain.slots import horizon_end, local_today
+from server.models import services
+from server.services import fill_slots
+
+log = logging.getLogger(__name__)
 
 
-async def top_up_all_services(pool: Any, redis: Redis, config: Config) -> int:
-    return 0
+async def top_up_all_services(
+    pool: Any, redis: Redis | None, config: Config, now: datetime | None = None
+) -> int:
+    """Extend every active service's slots to the horizon; returns how many slots were added.
+
+    `now` defaults to the clock; tests pass a later moment to act as if days had passed.
+    """
+    now = now or datetime.now(UTC)
+    async with pool.acquire() as conn:
+        due = await services.select_services_due_top_up(conn, now, config.slot_horizon_days)
+    created = 0
+    for service_id in due:
+        added = await top_up_service(pool, service_id, now, config.slot_horizon_days)
+        if added and redis is not None:
+            await publish_slots_changed(redis, service_id, added)
+        created += len(added)
+    if created:
+        log.info("topped up %d slots across %d services", created, len(due))
+    return created
+
+
+async def top_up_service(
+    pool: Any, service_id: UUID, now: datetime, horizon_days: int
+) -> list[UUID]:
+    """Generate the days after the service's last generated day, up to the horizon."""
+    async with pool.acquire() as conn, conn.transaction():
+        service = await services.lock_service(conn, service_id, skip_locked=True)
+        if service is None or not service.is_active:
+            return []
+        today = local_today(now, service.provider.zone)
+        last_day = horizon_end(today, horizon_days)
+        generated_until = service.slots_generated_until
+        first_day = today
+        if generated_until is not None:
+            first_day = max(today, generated_until + timedelta(days=1))
+        return await fill_slots(conn, service, first_day, last_day, now)

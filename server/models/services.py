@@ -1,0 +1,243 @@
+"""The services table, always read together with the provider that offers the service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+SERVICE_COLUMNS = """
+    s.id, s.name, s.description, s.category, s.location, s.price_cents, s.currency,
+    s.duration_minutes, s.max_appointments_per_day, s.hours, s.is_active,
+    s.slots_generated_until,
+    p.id AS provider_id, p.user_id AS provider_user_id, p.business_name, p.slug, p.timezone
+"""
+# Columns a provider may change; the names are spliced into SQL, so only these are allowed.
+UPDATABLE_COLUMNS = (
+    "name",
+    "description",
+    "category",
+    "location",
+    "price_cents",
+    "currency",
+    "duration_minutes",
+    "max_appointments_per_day",
+    "hours",
+)
+
+
+@dataclass(frozen=True)
+class ServiceProvider:
+    id: UUID
+    user_id: UUID
+    business_name: str
+    slug: str
+    timezone: str
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class Service:
+    id: UUID
+    provider: ServiceProvider
+    name: str
+    description: str
+    category: str | None
+    location: str | None
+    price_cents: int
+    currency: str
+    duration_minutes: int
+    max_appointments_per_day: int
+    hours: dict[str, Any]
+    is_active: bool
+    slots_generated_until: date | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "provider": {
+                "id": str(self.provider.id),
+                "business_name": self.provider.business_name,
+                "slug": self.provider.slug,
+                "timezone": self.provider.timezone,
+            },
+            "name": self.name,
+            "description": self.description,
+            "category": self.category,
+            "location": self.location,
+            "price_cents": self.price_cents,
+            "currency": self.currency,
+            "duration_minutes": self.duration_minutes,
+            "max_appointments_per_day": self.max_appointments_per_day,
+            "hours": self.hours,
+            "is_active": self.is_active,
+        }
+
+
+def service_from_row(row: asyncpg.Record) -> Service:
+    """A Service from a row that selected SERVICE_COLUMNS."""
+    provider = ServiceProvider(
+        id=row["provider_id"],
+        user_id=row["provider_user_id"],
+        business_name=row["business_name"],
+        slug=row["slug"],
+        timezone=row["timezone"],
+    )
+    return Service(
+        id=row["id"],
+        provider=provider,
+        name=row["name"],
+        description=row["description"],
+        category=row["category"],
+        location=row["location"],
+        price_cents=row["price_cents"],
+        currency=row["currency"],
+        duration_minutes=row["duration_minutes"],
+        max_appointments_per_day=row["max_appointments_per_day"],
+        hours=row["hours"],
+        is_active=row["is_active"],
+        slots_generated_until=row["slots_generated_until"],
+    )
+
+
+async def insert_service(
+    conn: asyncpg.Connection, provider_id: UUID, fields: dict[str, Any]
+) -> UUID:
+    """Insert a service from cleaned fields (see server.domain.services); returns its id."""
+    service_id: UUID = await conn.fetchval(
+        """
+        INSERT INTO services (provider_id, name, description, category, location, price_cents,
+                              currency, duration_minutes, max_appointments_per_day, hours)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        RETURNING id
+        """,
+        provider_id,
+        fields["name"],
+        fields["description"],
+        fields.get("category"),
+        fields.get("location"),
+        fields["price_cents"],
+        fields["currency"],
+        fields["duration_minutes"],
+        fields["max_appointments_per_day"],
+        fields["hours"],
+    )
+    return service_id
+
+
+async def select_service(conn: asyncpg.Connection, service_id: UUID) -> Service | None:
+    row = await conn.fetchrow(
+        f"""
+        SELECT {SERVICE_COLUMNS}
+          FROM services AS s
+          JOIN providers AS p ON p.id = s.provider_id
+         WHERE s.id = $1
+        """,
+        service_id,
+    )
+    return None if row is None else service_from_row(row)
+
+
+async def lock_service(
+    conn: asyncpg.Connection, service_id: UUID, *, skip_locked: bool = False
+) -> Service | None:
+    """Lock the service row for the rest of the transaction (None if skipped or missing)."""
+    wait = "SKIP LOCKED" if skip_locked else ""
+    row = await conn.fetchrow(
+        f"""
+        SELECT {SERVICE_COLUMNS}
+          FROM services AS s
+          JOIN providers AS p ON p.id = s.provider_id
+         WHERE s.id = $1
+           FOR UPDATE OF s {wait}
+        """,
+        service_id,
+    )
+    return None if row is None else service_from_row(row)
+
+
+async def update_service(
+    conn: asyncpg.Connection, service_id: UUID, changes: dict[str, Any]
+) -> None:
+    columns = [column for column in UPDATABLE_COLUMNS if column in changes]
+    if not columns:
+        return
+    assignments = ", ".join(f"{column} = ${n}" for n, column in enumerate(columns, start=2))
+    await conn.execute(
+        f"""
+        UPDATE services
+           SET {assignments}, updated_at = now()
+         WHERE id = $1
+        """,
+        service_id,
+        *(changes[column] for column in columns),
+    )
+
+
+async def deactivate_service(conn: asyncpg.Connection, service_id: UUID) -> None:
+    await conn.execute(
+        """
+        UPDATE services
+           SET is_active = false, updated_at = now()
+         WHERE id = $1
+        """,
+        service_id,
+    )
+
+
+async def set_slots_generated_until(
+    conn: asyncpg.Connection, service_id: UUID, last_day: date
+) -> None:
+    await conn.execute(
+        """
+        UPDATE services
+           SET slots_generated_until = $2
+         WHERE id = $1
+        """,
+        service_id,
+        last_day,
+    )
+
+
+async def select_services_due_top_up(
+    conn: asyncpg.Connection, now: datetime, horizon_days: int
+) -> list[UUID]:
+    """Active services whose slots stop short of the horizon in their provider's zone."""
+    rows = await conn.fetch(
+        """
+        SELECT s.id
+          FROM services AS s
+          JOIN providers AS p ON p.id = s.provider_id
+         WHERE s.is_active
+           AND (s.slots_generated_until IS NULL
+                OR s.slots_generated_until
+                   < ($1::timestamptz AT TIME ZONE p.timezone)::date + $2::int - 1)
+         ORDER BY s.id
+        """,
+        now,
+        horizon_days,
+    )
+    return [row["id"] for row in rows]
+
+
+async def select_provider_service_by_name(
+    conn: asyncpg.Connection, provider_id: UUID, name: str
+) -> UUID | None:
+    service_id: UUID | None = await conn.fetchval(
+        """
+        SELECT id
+          FROM services
+         WHERE provider_id = $1
+           AND name = $2
+        """,
+        provider_id,
+        name,
+    )
+    return service_id

@@ -1,0 +1,127 @@
+"""Slots: the rows of `appointments`, free (booked = false) or booked, seen as bookable times."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from server.domain.slots import ExistingSlot, GeneratedSlot
+
+
+@dataclass(frozen=True)
+class Slot:
+    id: UUID
+    service_id: UUID
+    slot_date: date
+    starts_at: datetime
+    ends_at: datetime
+    token: int
+    booked: bool
+
+    def to_json(self, zone: ZoneInfo) -> dict[str, Any]:
+        """Times carry the provider's UTC offset on that day, e.g. 2026-11-24T09:30:00+00:00."""
+        return {
+            "id": str(self.id),
+            "service_id": str(self.service_id),
+            "slot_date": self.slot_date.isoformat(),
+            "start_time": self.starts_at.astimezone(zone).isoformat(),
+            "end_time": self.ends_at.astimezone(zone).isoformat(),
+            "token": self.token,
+            "available": not self.booked,
+        }
+
+
+async def insert_slots(
+    conn: asyncpg.Connection, service_id: UUID, slots: Sequence[GeneratedSlot]
+) -> list[UUID]:
+    """Insert free slots in one statement; rows that would collide with a live row are skipped.
+
+    Returns the ids of the rows actually inserted, so running it twice inserts nothing new.
+    """
+    if not slots:
+        return []
+    rows = await conn.fetch(
+        """
+        INSERT INTO appointments (service_id, slot_date, starts_at, ends_at, token)
+        SELECT $1, slot_date, starts_at, ends_at, token
+          FROM unnest($2::date[], $3::timestamptz[], $4::timestamptz[], $5::int[])
+            AS generated (slot_date, starts_at, ends_at, token)
+        ON CONFLICT DO NOTHING
+        RETURNING id
+        """,
+        service_id,
+        [slot.slot_date for slot in slots],
+        [slot.starts_at for slot in slots],
+        [slot.ends_at for slot in slots],
+        [slot.token for slot in slots],
+    )
+    return [row["id"] for row in rows]
+
+
+async def delete_future_free_slots(
+    conn: asyncpg.Connection, service_id: UUID, now: datetime
+) -> list[UUID]:
+    """Remove the service's unbooked slots that have not started yet; booked rows stay."""
+    rows = await conn.fetch(
+        """
+        DELETE FROM appointments
+         WHERE service_id = $1
+           AND NOT booked
+           AND starts_at > $2
+        RETURNING id
+        """,
+        service_id,
+        now,
+    )
+    return [row["id"] for row in rows]
+
+
+async def select_live_slots_by_day(
+    conn: asyncpg.Connection, service_id: UUID, first_day: date, last_day: date
+) -> dict[date, list[ExistingSlot]]:
+    """The live rows (free or booked, not cancelled) of each day in the range."""
+    rows = await conn.fetch(
+        """
+        SELECT slot_date, starts_at, ends_at, token
+          FROM appointments
+         WHERE service_id = $1
+           AND occupies_slot
+           AND slot_date BETWEEN $2 AND $3
+        """,
+        service_id,
+        first_day,
+        last_day,
+    )
+    by_day: dict[date, list[ExistingSlot]] = defaultdict(list)
+    for row in rows:
+        by_day[row["slot_date"]].append(
+            ExistingSlot(starts_at=row["starts_at"], ends_at=row["ends_at"], token=row["token"])
+        )
+    return dict(by_day)
+
+
+async def select_slots(
+    conn: asyncpg.Connection, service_id: UUID, first_day: date, last_day: date
+) -> list[Slot]:
+    """The service's live slots, free and booked, of the days in the range, by start."""
+    rows = await conn.fetch(
+        """
+        SELECT id, service_id, slot_date, starts_at, ends_at, token, booked
+          FROM appointments
+         WHERE service_id = $1
+           AND occupies_slot
+           AND slot_date BETWEEN $2 AND $3
+         ORDER BY starts_at
+        """,
+        service_id,
+        first_day,
+        last_day,
+    )
+    return [Slot(**dict(row)) for row in rows]

@@ -1,0 +1,196 @@
+"""Service use-cases: create, change and delete services, keeping their slots in step.
+
+Every change to a service's slots happens in one short transaction, and the change is
+published to Redis only after that transaction has committed.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from redis.asyncio import Redis
+
+from realtime.publish import publish_slots_changed
+from server.domain.hours import parse_stored_hours
+from server.domain.services import SLOT_SHAPING_FIELDS, clean_service_fields
+from server.domain.slots import generate_slots, horizon_end, local_today
+from server.errors import APIError
+from server.models import services, slots
+from server.models.providers import Provider
+from server.models.services import Service
+from server.models.slots import Slot
+
+MAX_SLOT_RANGE_DAYS = 62
+DEFAULT_SLOT_RANGE_DAYS = 7
+
+
+def service_not_found() -> APIError:
+    return APIError(404, "service_not_found", "There is no such service.")
+
+
+def parse_service_id(raw: str) -> UUID:
+    """A path segment that is not a UUID names no service: 404, not 500."""
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise service_not_found() from None
+
+
+async def fill_slots(
+    conn: asyncpg.Connection, service: Service, first_day: date, last_day: date, now: datetime
+) -> list[UUID]:
+    """Generate and insert the service's slots for the days in range, around the live rows
+    already there, and record `last_day` as generated. Call inside a transaction that holds
+    the service row's lock. Returns the ids of the new slots.
+    """
+    if first_day > last_day:
+        return []
+    existing = await slots.select_live_slots_by_day(conn, service.id, first_day, last_day)
+    generated = generate_slots(
+        parse_stored_hours(service.hours),
+        service.duration_minutes,
+        service.max_appointments_per_day,
+        service.provider.zone,
+        first_day,
+        last_day,
+        now,
+        existing,
+    )
+    inserted = await slots.insert_slots(conn, service.id, generated)
+    await services.set_slots_generated_until(conn, service.id, last_day)
+    return inserted
+
+
+async def create_service(
+    conn: asyncpg.Connection,
+    redis: Redis | None,
+    provider: Provider,
+    raw: dict[str, Any],
+    *,
+    now: datetime,
+    horizon_days: int,
+) -> Service:
+    """Create a service and, in the same transaction, its slots for the whole horizon."""
+    fields = clean_service_fields(raw, creating=True)
+    async with conn.transaction():
+        service_id = await services.insert_service(conn, provider.id, fields)
+        service = await services.lock_service(conn, service_id)
+        assert service is not None
+        today = local_today(now, service.provider.zone)
+        added = await fill_slots(conn, service, today, horizon_end(today, horizon_days), now)
+    if redis is not None:
+        await publish_slots_changed(redis, service.id, added)
+    return service
+
+
+async def _lock_owned_service(conn: asyncpg.Connection, user_id: UUID, service_id: UUID) -> Service:
+    """The caller's own active service, locked; anyone else's is reported as not there."""
+    service = await services.lock_service(conn, service_id)
+    if service is None or not service.is_active or service.provider.user_id != user_id:
+        raise service_not_found()
+    return service
+
+
+async def update_service(
+    conn: asyncpg.Connection,
+    redis: Redis,
+    user_id: UUID,
+    service_id: UUID,
+    raw: dict[str, Any],
+    *,
+    now: datetime,
+    horizon_days: int,
+) -> Service:
+    """Change any subset of a service's fields. When the hours, duration or daily cap change,
+    future free slots are replaced; past and booked slots are never touched.
+    """
+    changed_slots: list[UUID] = []
+    async with conn.transaction():
+        before = await _lock_owned_service(conn, user_id, service_id)
+        changes = clean_service_fields(raw, creating=False)
+        await services.update_service(conn, service_id, changes)
+        after = await services.select_service(conn, service_id)
+        assert after is not None
+        if _reshapes_slots(before, after, changes):
+            removed = await slots.delete_future_free_slots(conn, service_id, now)
+            today = local_today(now, after.provider.zone)
+            last_day = horizon_end(today, horizon_days)
+            added = await fill_slots(conn, after, today, last_day, now)
+            changed_slots = removed + added
+    if changed_slots:
+        await publish_slots_changed(redis, service_id, changed_slots)
+    return after
+
+
+def _reshapes_slots(before: Service, after: Service, changes: dict[str, Any]) -> bool:
+    return any(
+        getattr(before, field) != getattr(after, field)
+        for field in SLOT_SHAPING_FIELDS & changes.keys()
+    )
+
+
+async def delete_service(
+    conn: asyncpg.Connection, redis: Redis, user_id: UUID, service_id: UUID, *, now: datetime
+) -> None:
+    """Stop listing and offering the service; its future free slots go, bookings stay."""
+    async with conn.transaction():
+        await _lock_owned_service(conn, user_id, service_id)
+        await services.deactivate_service(conn, service_id)
+        removed = await slots.delete_future_free_slots(conn, service_id, now)
+    if removed:
+        await publish_slots_changed(redis, service_id, removed)
+
+
+async def get_service(conn: asyncpg.Connection, service_id: UUID) -> Service:
+    service = await services.select_service(conn, service_id)
+    if service is None:
+        raise service_not_found()
+    return service
+
+
+def _parse_day(raw: str, name: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise APIError(
+            422,
+            "invalid_date",
+            f"{name} must be a date like 2026-11-24.",
+            fields={name: "A date in the form YYYY-MM-DD."},
+        ) from None
+
+
+def slot_date_range(raw_from: str | None, raw_to: str | None, today: date) -> tuple[date, date]:
+    """The requested days: from defaults to today, to to a week from `from`; 62 days at most."""
+    first = _parse_day(raw_from, "from") if raw_from else today
+    last = _parse_day(raw_to, "to") if raw_to else first + timedelta(DEFAULT_SLOT_RANGE_DAYS - 1)
+    if last < first:
+        raise APIError(
+            422, "invalid_range", "`to` is before `from`.", fields={"to": "On or after from."}
+        )
+    if (last - first).days + 1 > MAX_SLOT_RANGE_DAYS:
+        raise APIError(
+            422,
+            "range_too_long",
+            f"Ask for at most {MAX_SLOT_RANGE_DAYS} days at a time.",
+            fields={"to": f"At most {MAX_SLOT_RANGE_DAYS} days after from."},
+        )
+    return first, last
+
+
+async def list_slots(
+    conn: asyncpg.Connection,
+    service_id: UUID,
+    raw_from: str | None,
+    raw_to: str | None,
+    *,
+    now: datetime,
+) -> tuple[Service, list[Slot]]:
+    """The service's live slots (free and booked) in a range of its provider's days."""
+    service = await get_service(conn, service_id)
+    today = local_today(now, service.provider.zone)
+    first, last = slot_date_range(raw_from, raw_to, today)
+    return service, await slots.select_slots(conn, service_id, first, last)

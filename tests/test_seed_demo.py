@@ -1,0 +1,66 @@
+"""`appointly seed-demo`: demo providers, services and slots; nothing new the second time."""
+
+from __future__ import annotations
+
+import asyncpg
+import httpx
+
+from server.auth.passwords import verify_password
+from server.config import Config
+from server.demo import DEMO_PASSWORD, DEMO_PROVIDERS, seed_demo
+
+
+async def table_counts(db: asyncpg.Connection) -> dict[str, int]:
+    return {
+        table: await db.fetchval(f"SELECT count(*) FROM {table}")  # noqa: S608
+        for table in ("users", "providers", "services", "appointments")
+    }
+
+
+async def test_seeding_creates_three_providers_with_services_and_slots(
+    database_url: str, redis_url: str, db: asyncpg.Connection, client: httpx.AsyncClient
+) -> None:
+    summary = await seed_demo(Config(database_url=database_url, redis_url=redis_url))
+    assert "3 providers" in summary
+    counts = await table_counts(db)
+    assert counts["users"] == counts["providers"] == 3
+    assert counts["services"] == sum(len(demo.services) for demo in DEMO_PROVIDERS)
+    assert counts["appointments"] > 0
+    zones = {row["timezone"] for row in await db.fetch("SELECT timezone FROM providers")}
+    assert zones == {"Europe/London", "America/New_York", "Asia/Tokyo"}
+    unserved = await db.fetchval(
+        """
+        SELECT count(*) FROM services AS s
+         WHERE NOT EXISTS (SELECT 1 FROM appointments AS a WHERE a.service_id = s.id)
+        """
+    )
+    assert unserved == 0
+    listed = (await client.get("/api/services", params={"limit": 100})).json()
+    assert listed["total"] == counts["services"]
+
+
+async def test_seeding_twice_creates_nothing_new(
+    database_url: str, redis_url: str, db: asyncpg.Connection
+) -> None:
+    config = Config(database_url=database_url, redis_url=redis_url)
+    await seed_demo(config)
+    before = await table_counts(db)
+    summary = await seed_demo(config)
+    assert "0 users, 0 providers and 0 services" in summary
+    assert await table_counts(db) == before
+
+
+async def test_demo_providers_can_sign_in_with_the_demo_password(
+    database_url: str, redis_url: str, db: asyncpg.Connection, client: httpx.AsyncClient
+) -> None:
+    await seed_demo(Config(database_url=database_url, redis_url=redis_url))
+    stored = await db.fetchval(
+        "SELECT password_hash FROM users WHERE email = $1", DEMO_PROVIDERS[0].email
+    )
+    assert await verify_password(stored, DEMO_PASSWORD)
+    response = await client.post(
+        "/api/auth/login", json={"email": DEMO_PROVIDERS[2].email, "password": DEMO_PASSWORD}
+    )
+    assert response.status_code == 200
+    mine = await client.get("/api/providers/me")
+    assert mine.json()["provider"]["timezone"] == "Asia/Tokyo"
