@@ -1,5 +1,155 @@
-"""Placeholder: filled in by its own change."""
+"""Server-rendered pages: each route only decides whether to redirect or which template to show.
 
-from quart import Blueprint
+The pages talk to the JSON API from small ES modules in static/js; nothing here writes data.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from urllib.parse import quote, urlsplit
+from zoneinfo import available_timezones
+
+from quart import Blueprint, redirect, render_template, request
+from werkzeug.wrappers.response import Response as WerkzeugResponse
+
+from server.auth.session_user import optional_user
+from server.models.providers import Provider, select_provider_by_user
+from server.models.users import User
+from server.state import db
 
 blueprint = Blueprint("pages", __name__)
+
+Page = str | WerkzeugResponse
+
+DEFAULT_NEXT = "/dashboard"
+# Offered first in the currency picker; any ISO code the API accepts can be added here.
+CURRENCIES = (
+    ("GBP", "£ British pound"),
+    ("USD", "$ US dollar"),
+    ("EUR", "€ Euro"),
+    ("CAD", "$ Canadian dollar"),
+    ("AUD", "$ Australian dollar"),
+    ("NZD", "$ New Zealand dollar"),
+    ("CHF", "Swiss franc"),
+    ("SEK", "Swedish krona"),
+    ("NOK", "Norwegian krone"),
+    ("DKK", "Danish krone"),
+    ("PLN", "Polish złoty"),
+    ("INR", "₹ Indian rupee"),
+    ("SGD", "$ Singapore dollar"),
+    ("ZAR", "South African rand"),
+    ("BRL", "Brazilian real"),
+    ("MXN", "Mexican peso"),
+    ("AED", "UAE dirham"),
+    ("JPY", "¥ Japanese yen"),
+)
+# Currencies whose minor unit is the major unit (price_cents counts whole yen).
+ZERO_DECIMAL_CURRENCIES = frozenset({"JPY"})
+WEEKDAYS = (
+    ("mon", "Monday"),
+    ("tue", "Tuesday"),
+    ("wed", "Wednesday"),
+    ("thu", "Thursday"),
+    ("fri", "Friday"),
+    ("sat", "Saturday"),
+    ("sun", "Sunday"),
+)
+
+
+def safe_next(value: str | None) -> str | None:
+    """`value` when it is a path on this site, else None: never redirect off-site."""
+    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
+        return None
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or any(ord(char) < 32 for char in value):
+        return None
+    return value
+
+
+def _login_redirect(path: str) -> WerkzeugResponse:
+    return redirect(f"/login?next={quote(path, safe='/')}")
+
+
+@cache
+def _timezone_names() -> tuple[str, ...]:
+    # Legacy aliases ("US/Eastern", "Etc/GMT+5") clutter the list; real zones contain a slash.
+    names = {name for name in available_timezones() if "/" in name or name == "UTC"}
+    return tuple(sorted(name for name in names if not name.startswith(("Etc/", "SystemV/"))))
+
+
+async def _signed_in() -> tuple[User | None, Provider | None]:
+    user = await optional_user()
+    if user is None:
+        return None, None
+    return user, await select_provider_by_user(await db(), user.id)
+
+
+@blueprint.get("/")
+async def landing() -> Page:
+    """The landing page: what Appointly does, for customers and for providers."""
+    user, provider = await _signed_in()
+    provider_cta = "/signup?next=/onboarding" if user is None else "/onboarding"
+    if provider is not None:
+        provider_cta = "/dashboard"
+    return await render_template(
+        "landing.html", user=user, provider=provider, provider_cta=provider_cta
+    )
+
+
+@blueprint.get("/signup")
+async def signup_page() -> Page:
+    """The sign-up form; a signed-in visitor goes straight on to `next`."""
+    next_path = safe_next(request.args.get("next"))
+    if await optional_user() is not None:
+        return redirect(next_path or DEFAULT_NEXT)
+    return await render_template("signup.html", next_path=next_path)
+
+
+@blueprint.get("/login")
+async def login_page() -> Page:
+    """The sign-in form, with Google when it is configured."""
+    next_path = safe_next(request.args.get("next"))
+    if await optional_user() is not None:
+        return redirect(next_path or DEFAULT_NEXT)
+    google_failed = request.args.get("error") == "google_failed"
+    return await render_template("login.html", next_path=next_path, google_failed=google_failed)
+
+
+@blueprint.get("/dashboard")
+async def dashboard_page() -> Page:
+    """The signed-in user's home: provider tools, or an invitation to become one."""
+    user, provider = await _signed_in()
+    if user is None:
+        return _login_redirect("/dashboard")
+    return await render_template("dashboard.html", user=user, provider=provider)
+
+
+@blueprint.get("/onboarding")
+async def onboarding_page() -> Page:
+    """Become a provider: business name, time zone and phone."""
+    user, provider = await _signed_in()
+    if user is None:
+        return redirect("/signup?next=/onboarding")
+    if provider is not None:
+        return redirect("/dashboard")
+    return await render_template(
+        "onboarding.html", user=user, provider=None, timezones=_timezone_names()
+    )
+
+
+@blueprint.get("/add-service")
+async def add_service_page() -> Page:
+    """The new-service form with its weekly hours editor (providers only)."""
+    user, provider = await _signed_in()
+    if user is None:
+        return _login_redirect("/add-service")
+    if provider is None:
+        return redirect("/onboarding")
+    return await render_template(
+        "add_service.html",
+        user=user,
+        provider=provider,
+        currencies=CURRENCIES,
+        zero_decimal=ZERO_DECIMAL_CURRENCIES,
+        weekdays=WEEKDAYS,
+    )
