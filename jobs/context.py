@@ -22,5 +22,10 @@ async def open_context(ctx: JobContext, config: Config | None = None) -> None:
 
 
 async def close_context(ctx: JobContext) -> None:
-    await ctx["app_redis"].aclose()
-    await ctx["pool"].close()
+    # A worker stopped during its startup has opened some of these, or none.
+    app_redis: Redis | None = ctx.pop("app_redis", None)
+    if app_redis is not None:
+        await app_redis.aclose()
+    pool = ctx.pop("pool", None)
+    if pool is not None:
+        await pool.close()

@@ -7,9 +7,11 @@ import asyncio
 import logging
 import os
 import signal
-import subprocess
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
+
+import asyncpg
 
 from server.config import Config, ConfigError, load_config
 from server.migrations import MigrationError, migrate
@@ -17,6 +19,15 @@ from server.paths import HYPERCORN_TOML
 from server.runtime import resolve_services
 
 log = logging.getLogger("appointly")
+
+JOB_NAMES = ("top_up_slots", "send_reminders", "expire_holds")
+# How long `appointly run` gives the worker to finish its jobs after Ctrl-C before killing it.
+WORKER_STOP_SECONDS = 15
+EXIT_INTERRUPTED = 130
+
+
+class CommandError(RuntimeError):
+    """A failure the operator can act on; shown as one line, without a traceback."""
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -30,11 +41,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ConfigError as error:
         parser.exit(2, f"appointly: configuration error: {error}\n")
     try:
-        args.handler(config, args)
+        status = args.handler(config, args)
     except MigrationError as error:
         parser.exit(1, f"appointly: migration failed: {error}\n")
+    except (CommandError, OSError, asyncpg.PostgresError) as error:
+        parser.exit(1, f"appointly: {error}\n")
     except KeyboardInterrupt:
-        pass
+        _exit_quietly(EXIT_INTERRUPTED)
+    if status:
+        _exit_quietly(int(status))
+
+
+def _exit_quietly(status: int) -> NoReturn:
+    sys.stdout.flush()
+    raise SystemExit(status)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,84 +74,160 @@ def _parser() -> argparse.ArgumentParser:
         handler=cmd_seed_demo
     )
     run_job = commands.add_parser("run-job", help="run one periodic job once now")
-    run_job.add_argument("name", choices=["top_up_slots", "send_reminders", "expire_holds"])
+    run_job.add_argument("name", choices=JOB_NAMES)
     run_job.set_defaults(handler=cmd_run_job)
     return parser
 
 
-def cmd_migrate(config: Config, args: argparse.Namespace) -> None:
+def _database_url(config: Config) -> str:
+    if not config.database_url:
+        raise CommandError("DATABASE_URL could not be resolved")
+    return config.database_url
+
+
+def cmd_migrate(config: Config, args: argparse.Namespace) -> int:
     config = resolve_services(config)
-    assert config.database_url
-    applied = asyncio.run(migrate(config.database_url))
-    print("applied: " + ", ".join(applied) if applied else "nothing to apply")
+    applied = asyncio.run(migrate(_database_url(config)))
+    print("applied: " + ", ".join(applied) if applied else "nothing to apply", flush=True)
+    return 0
 
 
-def cmd_serve(config: Config, args: argparse.Namespace) -> None:
-    from hypercorn.asyncio import serve
-    from hypercorn.config import Config as HypercornConfig
-
-    from server.app import create_app
-
+def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     config = resolve_services(config)
-    hypercorn_config = HypercornConfig.from_toml(str(HYPERCORN_TOML))
-    if args.bind:
-        hypercorn_config.bind = [args.bind]
-    log.info("serving Appointly on %s", ", ".join(hypercorn_config.bind))
-    asyncio.run(serve(create_app(config), hypercorn_config, mode="asgi"))
+    return asyncio.run(_serve(config, args.bind, start_worker=False))
 
 
-def cmd_worker(config: Config, args: argparse.Namespace) -> None:
+def cmd_worker(config: Config, args: argparse.Namespace) -> int:
     from arq.worker import run_worker
 
     from jobs.worker import worker_settings
 
     config = resolve_services(config)
+    # arq installs its own SIGINT/SIGTERM handlers: they cancel the jobs and close the pools.
     run_worker(worker_settings(config))
+    return 0
 
 
-def cmd_run(config: Config, args: argparse.Namespace) -> None:
+def cmd_run(config: Config, args: argparse.Namespace) -> int:
     config = resolve_services(config)
-    assert config.database_url
-    asyncio.run(migrate(config.database_url))
-    # The worker is a child process given the resolved URLs, so both share the same servers.
-    env = {**os.environ, "DATABASE_URL": config.database_url, "REDIS_URL": config.redis_url or ""}
-    env.setdefault("SECRET_KEY", config.secret_key)
-    worker = subprocess.Popen([sys.executable, "-m", "server", "worker"], env=env)
+    applied = asyncio.run(migrate(_database_url(config)))
+    if applied:
+        log.info("applied migrations: %s", ", ".join(applied))
+    return asyncio.run(_serve(config, args.bind, start_worker=True))
+
+
+async def _serve(config: Config, bind: str | None, *, start_worker: bool) -> int:
+    """Serve the web app until SIGINT/SIGTERM (or until the worker, if any, dies)."""
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config as HypercornConfig
+
+    from server.app import create_app
+
+    hypercorn_config = HypercornConfig.from_toml(str(HYPERCORN_TOML))
+    if bind:
+        hypercorn_config.bind = [bind]
+    # Hypercorn writes its own log lines; passing them to the root logger too prints them twice.
+    for name in ("hypercorn.error", "hypercorn.access"):
+        logging.getLogger(name).propagate = False
+    stop = _stop_on_signals()
+    worker = await _start_worker(config) if start_worker else None
+    watcher = asyncio.create_task(_watch_worker(worker, stop)) if worker else None
+    log.info("serving Appointly on %s", ", ".join(hypercorn_config.bind))
+    crashed: int | None = None
     try:
-        cmd_serve(config, args)
+        await serve(create_app(config), hypercorn_config, shutdown_trigger=stop.wait, mode="asgi")
     finally:
-        _stop_child(worker)
+        stop.set()
+        if worker is not None and watcher is not None:
+            crashed = await watcher
+            await _stop_worker(worker)
+    if crashed is not None:
+        log.error("the worker stopped unexpectedly (exit code %s)", crashed)
+        return 1
+    return 0
 
 
-def _stop_child(child: subprocess.Popen[bytes]) -> None:
-    if child.poll() is None:
-        child.send_signal(signal.SIGINT)
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child.kill()
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
 
 
-def cmd_seed_demo(config: Config, args: argparse.Namespace) -> None:
+async def _start_worker(config: Config) -> asyncio.subprocess.Process:
+    # The worker gets the resolved URLs, so both processes share the same (embedded) servers.
+    env = {**os.environ, "DATABASE_URL": _database_url(config), "REDIS_URL": config.redis_url or ""}
+    env.setdefault("SECRET_KEY", config.secret_key)
+    # Its own process group: Ctrl-C reaches only us, and we stop the worker after the web server,
+    # so shutdown happens in one order. If we die without cleaning up, the kernel stops it.
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "server",
+        "worker",
+        env=env,
+        process_group=0,
+        preexec_fn=_die_with_parent,
+    )
+
+
+def _die_with_parent() -> None:
+    if sys.platform == "linux":
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+async def _watch_worker(worker: asyncio.subprocess.Process, stop: asyncio.Event) -> int | None:
+    """The worker's exit code if it stopped on its own (then the web server stops too)."""
+    waiting = asyncio.create_task(worker.wait())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait((waiting, stopping), return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if stop.is_set():
+        waiting.cancel()
+        return None
+    stop.set()
+    return worker.returncode
+
+
+async def _stop_worker(worker: asyncio.subprocess.Process) -> None:
+    if worker.returncode is not None:
+        return
+    # SIGTERM, not SIGINT: arq treats both alike once running, and a worker still importing
+    # dies quietly of SIGTERM instead of printing a KeyboardInterrupt traceback.
+    worker.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(worker.wait(), WORKER_STOP_SECONDS)
+    except TimeoutError:
+        log.warning("the worker did not stop within %s s; killing it", WORKER_STOP_SECONDS)
+        worker.kill()
+        await worker.wait()
+
+
+def cmd_seed_demo(config: Config, args: argparse.Namespace) -> int:
     from server.demo import seed_demo
 
     config = resolve_services(config)
-    assert config.database_url
-    asyncio.run(migrate(config.database_url))
+    asyncio.run(migrate(_database_url(config)))
     summary = asyncio.run(seed_demo(config))
-    print(summary)
+    print(summary, flush=True)
+    return 0
 
 
-def cmd_run_job(config: Config, args: argparse.Namespace) -> None:
+def cmd_run_job(config: Config, args: argparse.Namespace) -> int:
     from jobs.context import close_context, open_context
     from jobs.periodic import PERIODIC_JOBS
 
     async def run_once() -> object:
         ctx: dict[str, object] = {}
-        await open_context(ctx, resolve_services(config))
+        await open_context(ctx, config)
         try:
             return await PERIODIC_JOBS[args.name](ctx)
         finally:
             await close_context(ctx)
 
-    print(f"{args.name}: {asyncio.run(run_once())}")
+    print(f"{args.name}: {asyncio.run(run_once())}", flush=True)
+    return 0

@@ -10,6 +10,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 APP_ENVS = ("development", "test", "production")
+# A year ahead is already absurd for a reminder; the bound keeps datetime arithmetic in range.
+MAX_REMINDER_MINUTES = 366 * 24 * 60
 DEFAULT_DISCOVERY_URL = "https://accounts.google.com/.well-known/openid-configuration"
 
 
@@ -77,7 +79,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     app_env = env.get("APP_ENV", "development")
     if app_env not in APP_ENVS:
         raise ConfigError(f"APP_ENV must be one of {', '.join(APP_ENVS)}, not {app_env!r}")
-    secret_key = env.get("SECRET_KEY") or None
+    secret_key = (env.get("SECRET_KEY") or "").strip() or None
     if secret_key is None and app_env == "production":
         raise ConfigError("SECRET_KEY is required when APP_ENV=production")
     base_url = _url(env, "BASE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -164,7 +166,8 @@ def _optional_url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -
     if raw is None:
         return None
     if urlsplit(raw).scheme not in schemes:
-        raise ConfigError(f"{name} must start with one of {', '.join(schemes)}://, not {raw!r}")
+        expected = " or ".join(f"{scheme}://" for scheme in schemes)
+        raise ConfigError(f"{name} must start with {expected}, not {raw!r}")
     return raw
 
 
@@ -176,6 +179,8 @@ def _minutes_list(env: Mapping[str, str], name: str, default: tuple[int, ...]) -
         values = tuple(int(part) for part in raw.split(",") if part.strip())
     except ValueError:
         raise ConfigError(f"{name} must be comma-separated minutes, not {raw!r}") from None
-    if not values or any(value <= 0 for value in values):
-        raise ConfigError(f"{name} must list positive minutes, not {raw!r}")
+    if not values or any(not 0 < value <= MAX_REMINDER_MINUTES for value in values):
+        raise ConfigError(
+            f"{name} must list minutes between 1 and {MAX_REMINDER_MINUTES}, not {raw!r}"
+        )
     return tuple(sorted(set(values), reverse=True))

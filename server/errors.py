@@ -6,9 +6,9 @@ import logging
 from typing import Any
 
 from pydantic import ValidationError
-from quart import Quart, Response, render_template, request
+from quart import Quart, Response, has_request_context, render_template, request
 from quart_schema import RequestSchemaValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from server.jsonio import json_response
 
@@ -85,6 +85,7 @@ def register_error_handlers(app: Quart) -> None:
     app.register_error_handler(APIError, _handle_api_error)
     app.register_error_handler(RequestSchemaValidationError, _handle_schema_error)
     app.register_error_handler(HTTPException, _handle_http_exception)
+    app.register_error_handler(UnicodeDecodeError, _handle_undecodable)
     app.register_error_handler(Exception, _handle_unexpected)
 
 
@@ -110,15 +111,33 @@ async def _handle_schema_error(error: RequestSchemaValidationError) -> Response:
     return api_error_response(APIError(400, "invalid_json", "The request body must be JSON."))
 
 
-async def _handle_http_exception(error: HTTPException) -> Response | tuple[str, int]:
+async def _handle_http_exception(error: HTTPException) -> Response:
     status = error.code or 500
+    headers = _allow_header(error)
     if _wants_json():
         message = error.description or error.name
         return api_error_response(
-            APIError(status, _DEFAULT_CODES.get(status, "http_error"), message)
+            APIError(status, _DEFAULT_CODES.get(status, "http_error"), message, headers=headers)
         )
     html = await render_template("error.html", status=status, title=error.name)
-    return html, status
+    return Response(html, status=status, headers=headers)
+
+
+def _allow_header(error: HTTPException) -> dict[str, str]:
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        return {"Allow": ", ".join(error.valid_methods)}
+    return {}
+
+
+async def _handle_undecodable(error: UnicodeDecodeError) -> Response | tuple[str, int]:
+    # Quart decodes the body as UTF-8 before parsing JSON and lets the error escape; a client
+    # sending bytes that are not text is a bad request, anything else is our bug.
+    body = await request.get_data() if has_request_context() else b""
+    if body and error.object == body:
+        return api_error_response(
+            APIError(400, "invalid_json", "The request body is not valid UTF-8 JSON.")
+        )
+    return await _handle_unexpected(error)
 
 
 async def _handle_unexpected(error: Exception) -> Response | tuple[str, int]:

@@ -49,8 +49,10 @@ async def migrate(dsn: str, directory: Path = SQL_DIR) -> list[str]:
         await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_ID)
         try:
             await _ensure_state_table(conn)
-            applied = await _applied_names(conn)
+            checksums = await _applied_checksums(conn)
+            applied = set(checksums)
             _refuse_unknown(applied, migrations)
+            _warn_about_edited(checksums, migrations)
             pending = [m for m in migrations if m.name not in applied]
             for migration in pending:
                 await _apply(conn, migration)
@@ -73,9 +75,24 @@ async def _ensure_state_table(conn: asyncpg.Connection) -> None:
     )
 
 
-async def _applied_names(conn: asyncpg.Connection) -> set[str]:
-    rows = await conn.fetch("SELECT name FROM schema_migrations")
-    return {row["name"] for row in rows}
+async def _applied_checksums(conn: asyncpg.Connection) -> dict[str, str]:
+    rows = await conn.fetch(
+        """
+        SELECT name, checksum
+          FROM schema_migrations
+        """
+    )
+    return {row["name"]: row["checksum"] for row in rows}
+
+
+def _warn_about_edited(applied: dict[str, str], migrations: list[Migration]) -> None:
+    # Migrations are never edited once applied; an edit will not run again, so say so.
+    for migration in migrations:
+        recorded = applied.get(migration.name)
+        if recorded is not None and recorded != migration.checksum:
+            log.warning(
+                "%s changed after it was applied; the change is not applied", migration.name
+            )
 
 
 def _refuse_unknown(applied: set[str], migrations: list[Migration]) -> None:

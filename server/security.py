@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import re
+
 from quart import Quart, Response, request
 
+from server.auth.session_user import session_user
 from server.errors import APIError
 from server.state import config
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# State-changing routes anyone may call without a session. Every other POST/PUT/PATCH/DELETE
+# answers 401 to an anonymous caller before its body is even read (deny by default), so a new
+# route cannot be left open by forgetting require_user(). tests/test_route_protection.py keeps
+# its own copy of this list so that opening a route is a deliberate, reviewed change.
+PUBLIC_STATE_CHANGING_PREFIXES = (
+    "/api/auth/",  # signing up, in and out: an anonymous caller is the point
+    "/api/bookings",  # guests book, and manage with the key from their e-mail
+    "/webhooks/",  # Stripe authenticates with its signature, not a cookie
+)
+_URL_VARIABLE = re.compile(r"<[^>]*>")
 
 _CSP = "; ".join(
     (
@@ -33,6 +47,7 @@ _DOCS_CSP = (
 
 def install_security(app: Quart) -> None:
     app.before_request(refuse_cross_site_requests)
+    app.before_request(refuse_anonymous_state_changes)
     app.after_request(add_security_headers)
 
 
@@ -48,6 +63,21 @@ async def refuse_cross_site_requests() -> None:
     origin = request.headers.get("Origin")
     if cookie_name in request.cookies and origin is not None and origin != config().base_origin:
         raise APIError(403, "csrf_failed", "This request did not come from Appointly's own pages.")
+
+
+async def refuse_anonymous_state_changes() -> None:
+    """Only the public routes above change state for a caller who is not signed in."""
+    rule = request.url_rule
+    if request.method in SAFE_METHODS or rule is None or is_public_state_changing(rule.rule):
+        return
+    if not await session_user().is_authenticated:
+        raise APIError(401, "unauthenticated", "Please sign in first.")
+
+
+def is_public_state_changing(rule: str) -> bool:
+    """Whether the route `rule` (e.g. "/api/bookings/<uuid:id>/cancel") is open to anyone."""
+    path = _URL_VARIABLE.sub("x", rule)
+    return path.startswith(PUBLIC_STATE_CHANGING_PREFIXES)
 
 
 def _auth_cookie_name() -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-_DOLLAR_TAG = re.compile(r"\$[A-Za-z_0-9]*\$")
+# $$ or $tag$; a tag cannot start with a digit, so $1 stays a parameter.
+_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z_0-9]*)?\$")
 
 
 def split_statements(sql: str) -> list[str]:
@@ -19,6 +20,8 @@ def split_statements(sql: str) -> list[str]:
             i = _end_of(sql, "\n", i + 2)
         elif char == "/" and sql.startswith("/*", i):
             i = _end_of(sql, "*/", i + 2)
+        elif char == "'" and _is_escape_string(sql, i):
+            i = _end_of_escape_string(sql, i + 1)
         elif char in ("'", '"'):
             i = _end_of_quoted(sql, char, i + 1)
         elif char == "$" and (tag := _DOLLAR_TAG.match(sql, i)):
@@ -47,6 +50,27 @@ def _end_of_quoted(sql: str, quote: str, position: int) -> int:
             position = found + 2
             continue
         return found + 1
+
+
+def _is_escape_string(sql: str, quote: int) -> bool:
+    # E'…' (escape string syntax): a backslash escapes the next character, quotes included.
+    return (
+        quote > 0
+        and sql[quote - 1] in "eE"
+        and (quote == 1 or not (sql[quote - 2].isalnum() or sql[quote - 2] == "_"))
+    )
+
+
+def _end_of_escape_string(sql: str, position: int) -> int:
+    while position < len(sql):
+        char = sql[position]
+        if char == "\\" or sql.startswith("''", position):
+            position += 2
+        elif char == "'":
+            return position + 1
+        else:
+            position += 1
+    return len(sql)
 
 
 def _append(statements: list[str], text: str) -> None:

@@ -288,3 +288,37 @@ async def test_creating_a_service_announces_its_slots_on_redis(
         assert body["service_id"] == service["id"]
     finally:
         await pubsub.aclose()
+
+
+async def test_a_provider_lists_its_own_services_including_deleted_ones(
+    client: httpx.AsyncClient, become_provider: BecomeProvider, live_app: LiveApp
+) -> None:
+    await become_provider()
+    kept = await create_service(client, name="Acupuncture")
+    gone = await create_service(client, name="Cupping")
+    assert (await client.delete(f"/api/services/{gone['id']}")).status_code == 204
+    async with live_app.client() as other:
+        await other.post(
+            "/api/auth/signup",
+            json={"email": "bob@example.com", "password": "12345678", "name": "Bob"},
+        )
+        await other.post(
+            "/api/providers", json={"business_name": "Bob's", "timezone": "Europe/Paris"}
+        )
+        await other.post("/api/services", json=service_body(name="Bob's haircut"))
+        theirs = (await other.get("/api/providers/me/services")).json()["services"]
+    mine = (await client.get("/api/providers/me/services")).json()["services"]
+    assert [(s["id"], s["is_active"]) for s in mine] == [(kept["id"], True), (gone["id"], False)]
+    assert [s["name"] for s in theirs] == ["Bob's haircut"]
+
+
+async def test_listing_own_services_needs_a_provider(
+    client: httpx.AsyncClient, live_app: LiveApp
+) -> None:
+    assert (await client.get("/api/providers/me/services")).status_code == 401
+    await client.post(
+        "/api/auth/signup", json={"email": "c@example.com", "password": "12345678", "name": "C"}
+    )
+    response = await client.get("/api/providers/me/services")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "not_provider"

@@ -145,6 +145,21 @@ async def select_service(conn: asyncpg.Connection, service_id: UUID) -> Service 
     return None if row is None else service_from_row(row)
 
 
+async def select_provider_services(conn: asyncpg.Connection, provider_id: UUID) -> list[Service]:
+    """All of a provider's services, inactive ones included, active first then by name."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {SERVICE_COLUMNS}
+          FROM services AS s
+          JOIN providers AS p ON p.id = s.provider_id
+         WHERE s.provider_id = $1
+         ORDER BY s.is_active DESC, s.name, s.id
+        """,
+        provider_id,
+    )
+    return [service_from_row(row) for row in rows]
+
+
 async def lock_service(
     conn: asyncpg.Connection, service_id: UUID, *, skip_locked: bool = False
 ) -> Service | None:

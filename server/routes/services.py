@@ -14,6 +14,7 @@ from server.auth.session_user import require_user
 from server.errors import APIError
 from server.jsonio import json_response
 from server.models.service_search import search_services
+from server.models.services import select_provider_services
 from server.providers import require_provider
 from server.state import config, db, redis
 
@@ -171,3 +172,11 @@ async def get_service_slots(service_id: str) -> Response:
     )
     zone = service.provider.zone
     return json_response({"slots": [slot.to_json(zone) for slot in slots]})
+
+
+@blueprint.get("/api/providers/me/services")
+async def get_my_services() -> Response:
+    """The signed-in provider's own services, inactive (deleted) ones included."""
+    provider = await require_provider()
+    services = await select_provider_services(await db(), provider.id)
+    return json_response({"services": [service.to_json() for service in services]})

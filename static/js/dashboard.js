@@ -12,17 +12,14 @@ if (connectButton) {
 const list = document.querySelector("[data-services-list]");
 if (list) loadServices(list, document.querySelector("[data-services-status]"));
 
-// The provider's own services: the search API filtered to this provider (the `provider` query
-// parameter narrows it on the server where supported; the filter here keeps the list right).
+// The provider's own services, deleted ones included (shown as such).
 async function loadServices(list, status) {
-  const providerId = list.dataset.providerId;
-  const query = new URLSearchParams({ provider: providerId, limit: "100" });
-  const { ok, data } = await getJSON(`/api/services?${query}`);
+  const { ok, data } = await getJSON("/api/providers/me/services");
   if (!ok) {
     status.textContent = (data && data.error && data.error.message) || "We couldn't load your services.";
     return;
   }
-  const services = (data.services || []).filter((service) => service.provider?.id === providerId);
+  const services = data.services || [];
   list.replaceChildren(...services.map(serviceItem));
   status.textContent = services.length ? "" : "No services yet. Add your first one so customers can book you.";
   status.hidden = services.length > 0;
