@@ -111,7 +111,7 @@ async def test_authorization_request_carries_state_nonce_scope_and_our_callback(
     assert params["redirect_uri"] == f"{live_app.url}/auth/google/callback"
     assert len(params["state"]) >= 32 and len(params["nonce"]) >= 32
     assert params["code_challenge_method"] == "S256"
-    ttl = await redis_client.ttl(f"google:state:{params['state']}")
+    ttl = await redis_client.ttl(f"appointly:google-state:{params['state']}")
     assert 0 < ttl <= 600
 
 
