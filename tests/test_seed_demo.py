@@ -12,7 +12,7 @@ from server.demo import DEMO_PASSWORD, DEMO_PROVIDERS, seed_demo
 
 async def table_counts(db: asyncpg.Connection) -> dict[str, int]:
     return {
-        table: await db.fetchval(f"SELECT count(*) FROM {table}")  # noqa: S608
+        table: await db.fetchval(f"SELECT count(*) FROM {table}")
         for table in ("users", "providers", "services", "appointments")
     }
 
