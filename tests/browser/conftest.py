@@ -7,6 +7,7 @@ page records console errors and uncaught exceptions; a test fails if any were no
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -78,6 +79,11 @@ def console() -> ConsoleWatch:
 async def _open_page(
     browser: Browser, live_app: LiveApp, console: ConsoleWatch, **options: Any
 ) -> tuple[BrowserContext, Page]:
+    # BROWSER_VIDEO_DIR=/some/folder records every test's pages as .webm, for debugging a
+    # failure seen only in CI (scripts/install_browser.sh links Debian's ffmpeg for this).
+    video_dir = os.environ.get("BROWSER_VIDEO_DIR")
+    if video_dir:
+        options.setdefault("record_video_dir", video_dir)
     context = await browser.new_context(base_url=live_app.url, **options)
     context.set_default_timeout(TIMEOUT_MS)
     context.set_default_navigation_timeout(TIMEOUT_MS)
