@@ -13,7 +13,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -24,6 +23,7 @@ from redis.asyncio import Redis
 from server.auth.oidc import ProviderMetadata, SignInError, discover, verify_id_token
 from server.config import Config
 from server.domain.accounts import normalise_email
+from server.domain.redirects import local_path
 from server.errors import APIError
 from server.models import users
 from server.models.users import User
@@ -36,7 +36,6 @@ STATE_TTL_SECONDS = 10 * 60
 HTTP_TIMEOUT_SECONDS = 10
 _STATE_KEY = "appointly:google-state:{}"
 _MAX_STATE_LENGTH = 128
-_MAX_NEXT_LENGTH = 2000
 
 
 # The route catches this one name; the protocol steps in server.auth.oidc raise it too.
@@ -72,20 +71,7 @@ class CompletedSignIn:
 
 def safe_next(raw: str | None) -> str:
     """`raw` if it is a path on this site, else the dashboard (no open redirects)."""
-    if not raw or len(raw) > _MAX_NEXT_LENGTH or not raw.startswith("/"):
-        return DEFAULT_NEXT
-    # Browsers read "\" as "/" and drop tabs and newlines, so "/\evil" or "/\t/evil" would
-    # become the protocol-relative "//evil"; refuse those characters anywhere.
-    if (
-        raw.startswith("//")
-        or "\\" in raw
-        or any(ord(char) < 0x20 or ord(char) == 0x7F for char in raw)
-    ):
-        return DEFAULT_NEXT
-    parts = urlsplit(raw)
-    if parts.scheme or parts.netloc:
-        return DEFAULT_NEXT
-    return raw
+    return local_path(raw) or DEFAULT_NEXT
 
 
 # --- Step 1: send the browser to Google -------------------------------------------------------

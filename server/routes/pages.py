@@ -6,13 +6,14 @@ The pages talk to the JSON API from small ES modules in static/js; nothing here 
 from __future__ import annotations
 
 from functools import cache
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 from zoneinfo import available_timezones
 
 from quart import Blueprint, redirect, render_template, request
 from werkzeug.wrappers.response import Response as WerkzeugResponse
 
 from server.auth.session_user import optional_user
+from server.domain.redirects import local_path
 from server.models.providers import Provider, select_provider_by_user
 from server.models.users import User
 from server.state import db
@@ -56,16 +57,6 @@ WEEKDAYS = (
 )
 
 
-def safe_next(value: str | None) -> str | None:
-    """`value` when it is a path on this site, else None: never redirect off-site."""
-    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
-        return None
-    parts = urlsplit(value)
-    if parts.scheme or parts.netloc or any(ord(char) < 32 for char in value):
-        return None
-    return value
-
-
 def _login_redirect(path: str) -> WerkzeugResponse:
     return redirect(f"/login?next={quote(path, safe='/')}")
 
@@ -99,7 +90,7 @@ async def landing() -> Page:
 @blueprint.get("/signup")
 async def signup_page() -> Page:
     """The sign-up form; a signed-in visitor goes straight on to `next`."""
-    next_path = safe_next(request.args.get("next"))
+    next_path = local_path(request.args.get("next"))
     if await optional_user() is not None:
         return redirect(next_path or DEFAULT_NEXT)
     return await render_template("signup.html", next_path=next_path)
@@ -108,7 +99,7 @@ async def signup_page() -> Page:
 @blueprint.get("/login")
 async def login_page() -> Page:
     """The sign-in form, with Google when it is configured."""
-    next_path = safe_next(request.args.get("next"))
+    next_path = local_path(request.args.get("next"))
     if await optional_user() is not None:
         return redirect(next_path or DEFAULT_NEXT)
     google_failed = request.args.get("error") == "google_failed"
