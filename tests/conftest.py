@@ -46,7 +46,8 @@ def admin_database_url() -> str:
     return os.environ.get("DATABASE_URL") or embedded_database_url(EMBEDDED_TEST_DIR)
 
 
-def _with_database(dsn: str, name: str) -> str:
+def with_database(dsn: str, name: str) -> str:
+    """The same server DSN pointing at database `name`."""
     from urllib.parse import urlsplit, urlunsplit
 
     parts = urlsplit(dsn)
@@ -58,10 +59,23 @@ async def database_url(admin_database_url: str) -> AsyncIterator[str]:
     name = f"appointly_test_{os.getpid()}_{secrets.token_hex(3)}"
     admin = await asyncpg.connect(admin_database_url)
     await admin.execute(f'CREATE DATABASE "{name}"')
-    url = _with_database(admin_database_url, name)
+    url = with_database(admin_database_url, name)
     try:
         await migrate(url)
         yield url
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
+async def empty_database_url(admin_database_url: str) -> AsyncIterator[str]:
+    """A brand-new empty database of its own on the test server, dropped afterwards."""
+    name = f"appointly_empty_{os.getpid()}_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(admin_database_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield with_database(admin_database_url, name)
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
@@ -107,7 +121,7 @@ def redis_url() -> str:
         return embedded_redis_url(EMBEDDED_TEST_DIR)
     # A database index of the run's own, so flushing it between tests touches nothing else.
     index = os.environ.get("TEST_REDIS_DB", "9")
-    return _with_database(base, index)
+    return with_database(base, index)
 
 
 @pytest.fixture(scope="session")
@@ -307,21 +321,32 @@ def sign_up(client: httpx.AsyncClient) -> SignUp:
 BecomeProvider = Callable[..., Awaitable[dict[str, Any]]]
 
 
+async def make_provider(
+    http: httpx.AsyncClient,
+    *,
+    business_name: str = "Ada's Clinic",
+    timezone: str = "Europe/London",
+    email: str = "ada@example.com",
+    name: str = "Ada",
+) -> dict[str, Any]:
+    """Sign `http` up as a new user on its server and make it a provider; the Provider JSON."""
+    signup = await http.post(
+        "/api/auth/signup", json={"email": email, "password": "correct horse", "name": name}
+    )
+    assert signup.status_code == 201, signup.text
+    response = await http.post(
+        "/api/providers", json={"business_name": business_name, "timezone": timezone}
+    )
+    assert response.status_code == 201, response.text
+    provider: dict[str, Any] = response.json()["provider"]
+    return provider
+
+
 @pytest.fixture
-def become_provider(client: httpx.AsyncClient, sign_up: SignUp) -> BecomeProvider:
+def become_provider(client: httpx.AsyncClient) -> BecomeProvider:
     """Sign `client` up as a new user and make it a provider; returns the Provider JSON."""
 
-    async def become(
-        business_name: str = "Ada's Clinic",
-        timezone: str = "Europe/London",
-        email: str = "ada@example.com",
-    ) -> dict[str, Any]:
-        await sign_up(email=email)
-        response = await client.post(
-            "/api/providers", json={"business_name": business_name, "timezone": timezone}
-        )
-        assert response.status_code == 201, response.text
-        provider: dict[str, Any] = response.json()["provider"]
-        return provider
+    async def become(**details: Any) -> dict[str, Any]:
+        return await make_provider(client, **details)
 
     return become

@@ -17,13 +17,12 @@ from redis.asyncio import Redis
 from server.config import Config
 from server.embedded import embedded_database_url, embedded_redis_url, stop_embedded
 from server.runtime import resolve_services, resolve_services_async
-from tests.test_cli import (
+from tests.support.cli_process import (
     WORKER_HEALTH_KEY,
     appointly_env,
     assert_no_traceback,
     run_appointly,
     start_appointly,
-    throwaway_database,
     wait_for_worker_child,
     wait_for_worker_heartbeat,
     wait_until_gone,
@@ -121,14 +120,13 @@ async def test_service_urls_that_are_set_are_used_as_they_are(tmp_path: Path) ->
 
 
 async def test_commands_with_service_urls_never_touch_the_data_dir(
-    tmp_path: Path, admin_database_url: str, redis_url: str
+    tmp_path: Path, empty_database_url: str, redis_url: str
 ) -> None:
     unused = tmp_path / "never-created"
-    async with throwaway_database(admin_database_url) as database_url:
-        env = appointly_env(
-            APPOINTLY_DATA_DIR=str(unused), DATABASE_URL=database_url, REDIS_URL=redis_url
-        )
-        for command in (("migrate",), ("run-job", "expire_holds")):
-            finished = await run_appointly(*command, env=env)
-            assert finished.status == 0, finished.stderr
+    env = appointly_env(
+        APPOINTLY_DATA_DIR=str(unused), DATABASE_URL=empty_database_url, REDIS_URL=redis_url
+    )
+    for command in (("migrate",), ("run-job", "expire_holds")):
+        finished = await run_appointly(*command, env=env)
+        assert finished.status == 0, finished.stderr
     assert not unused.exists()

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
-from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -71,24 +67,6 @@ def test_splitter_does_not_mistake_positional_parameters_for_dollar_quotes() -> 
 
 
 # --- the runner against a real PostgreSQL ------------------------------------------------------
-
-
-def _with_database(dsn: str, name: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
-@pytest.fixture
-async def empty_database_url(admin_database_url: str) -> AsyncIterator[str]:
-    """A brand-new empty database on the test server, dropped afterwards."""
-    name = f"appointly_migr_{os.getpid()}_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(admin_database_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield _with_database(admin_database_url, name)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 def _write(directory: Path, files: dict[str, str]) -> Path:

@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import BecomeProvider, LiveApp, SignUp, StartApp
+from tests.conftest import BecomeProvider, LiveApp, SignUp, StartApp, make_provider
 from tests.support.stripe_stub import StripeStandIn
 
 CONNECT = "/api/providers/me/stripe/connect"
@@ -111,13 +111,7 @@ async def test_connect_without_stripe_is_payments_disabled(
 ) -> None:
     app = await start_app(stripe_secret_key=None, stripe_webhook_secret=None)
     async with app.client() as http:
-        await http.post(
-            "/api/auth/signup",
-            json={"email": "ada@example.com", "password": "correct horse", "name": "Ada"},
-        )
-        await http.post(
-            "/api/providers", json={"business_name": "Ada's Clinic", "timezone": "Europe/London"}
-        )
+        await make_provider(http)
         response = await http.post(CONNECT)
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "payments_disabled"
@@ -237,13 +231,7 @@ async def test_a_wrong_api_key_is_a_clean_error(
     stripe_with_wrong_key: LiveApp, db: asyncpg.Connection
 ) -> None:
     async with stripe_with_wrong_key.client() as http:
-        await http.post(
-            "/api/auth/signup",
-            json={"email": "ada@example.com", "password": "correct horse", "name": "Ada"},
-        )
-        await http.post(
-            "/api/providers", json={"business_name": "Ada's Clinic", "timezone": "Europe/London"}
-        )
+        await make_provider(http)
         response = await http.post(CONNECT)
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "payments_unavailable"
