@@ -13,6 +13,7 @@ from typing import NoReturn
 
 import asyncpg
 
+from jobs.periodic import PERIODIC_JOBS
 from server.config import Config, ConfigError, load_config
 from server.migrations import MigrationError, migrate
 from server.paths import HYPERCORN_TOML
@@ -20,7 +21,6 @@ from server.runtime import resolve_services
 
 log = logging.getLogger("appointly")
 
-JOB_NAMES = ("top_up_slots", "send_reminders", "expire_holds")
 # How long `appointly run` gives the worker to finish its jobs after Ctrl-C before killing it.
 WORKER_STOP_SECONDS = 15
 EXIT_INTERRUPTED = 130
@@ -74,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
         handler=cmd_seed_demo
     )
     run_job = commands.add_parser("run-job", help="run one periodic job once now")
-    run_job.add_argument("name", choices=JOB_NAMES)
+    run_job.add_argument("name", choices=tuple(PERIODIC_JOBS))
     run_job.set_defaults(handler=cmd_run_job)
     return parser
 
@@ -219,7 +219,6 @@ def cmd_seed_demo(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_run_job(config: Config, args: argparse.Namespace) -> int:
     from jobs.context import close_context, open_context
-    from jobs.periodic import PERIODIC_JOBS
 
     async def run_once() -> object:
         ctx: dict[str, object] = {}

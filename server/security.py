@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from quart import Quart, Response, request
+from quart import Quart, Response, current_app, request
 
 from server.auth.session_user import session_user
 from server.errors import APIError
@@ -81,8 +81,6 @@ def is_public_state_changing(rule: str) -> bool:
 
 
 def _auth_cookie_name() -> str:
-    from quart import current_app
-
     name: str = current_app.config["QUART_AUTH_COOKIE_NAME"]
     return name
 

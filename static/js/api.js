@@ -33,12 +33,6 @@ function networkError() {
   return { error: { code: "network_error", message: "We couldn't reach Appointly. Check your connection and try again." } };
 }
 
-/** The `next` path when it stays on this site, else the fallback (never an open redirect). */
-export function safeNext(value, fallback = "/dashboard") {
-  if (!value || !value.startsWith("/") || value.startsWith("//") || value.startsWith("/\\")) return fallback;
-  return value;
-}
-
 export function clearErrors(form) {
   for (const slot of form.querySelectorAll(".field-error")) slot.textContent = "";
   for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
