@@ -29,11 +29,11 @@ import asyncpg
 import orjson
 
 from jobs.slots import top_up_all_services
-from server.config import Config
-from server.db import create_pool
 from server.domain.hours import parse_hours
 from server.domain.slots import generate_slots, horizon_end, local_today
-from server.migrations import migrate
+from server.infra.config import Config
+from server.infra.db import create_pool
+from server.infra.migrations import migrate
 
 SERVICES = 1_000
 HORIZON_DAYS = 30
@@ -48,7 +48,7 @@ def admin_url() -> str:
     url = os.environ.get("DATABASE_URL")
     if url:
         return url
-    from server.embedded import embedded_database_url
+    from server.infra.embedded import embedded_database_url
 
     return embedded_database_url(Path(".appointly-bench"))
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from server.config import Config, load_config
-from server.db import create_pool
-from server.runtime import resolve_services_async
+from server.infra.config import Config, load_config
+from server.infra.db import create_pool
+from server.infra.runtime import resolve_services_async
 
 JobContext = dict[str, Any]
 

@@ -15,10 +15,10 @@ from uuid import UUID
 from redis.asyncio import Redis
 
 from realtime.publish import publish_slots_changed
-from server.config import Config
 from server.domain.slots import horizon_end, local_today
+from server.infra.config import Config
 from server.models import services
-from server.services import fill_slots
+from server.usecases.services import fill_slots
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from arq.connections import RedisSettings
 
 from jobs.context import JobContext, close_context, open_context
 from jobs.periodic import expire_holds, send_reminders, top_up_slots
-from server.config import Config
+from server.infra.config import Config
 
 
 async def startup(ctx: JobContext) -> None:

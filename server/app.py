@@ -10,16 +10,16 @@ from quart_schema import QuartSchema
 from redis.asyncio import Redis
 
 from server.auth.session_user import SessionUser
-from server.config import Config, load_config
-from server.db import create_pool
-from server.errors import APIError, register_error_handlers
-from server.jsonio import OrjsonProvider
-from server.paths import STATIC_DIR, TEMPLATES_DIR
+from server.infra.config import Config, load_config
+from server.infra.db import create_pool
+from server.infra.errors import APIError, register_error_handlers
+from server.infra.jsonio import OrjsonProvider
+from server.infra.paths import STATIC_DIR, TEMPLATES_DIR
+from server.infra.runtime import resolve_services_async
+from server.infra.security import install_security
+from server.infra.state import EXTENSION_KEY, AppState, app_state, release_db
 from server.payments.stripe_api import close_stripe_client
 from server.routes import auth, google, health, pages, providers, services, webhooks
-from server.runtime import resolve_services_async
-from server.security import install_security
-from server.state import EXTENSION_KEY, AppState, app_state, release_db
 
 log = logging.getLogger(__name__)
 

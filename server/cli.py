@@ -14,10 +14,10 @@ from typing import NoReturn
 import asyncpg
 
 from jobs.periodic import PERIODIC_JOBS
-from server.config import Config, ConfigError, load_config
-from server.migrations import MigrationError, migrate
-from server.paths import HYPERCORN_TOML
-from server.runtime import resolve_services
+from server.infra.config import Config, ConfigError, load_config
+from server.infra.migrations import MigrationError, migrate
+from server.infra.paths import HYPERCORN_TOML
+from server.infra.runtime import resolve_services
 
 log = logging.getLogger("appointly")
 
@@ -208,7 +208,7 @@ async def _stop_worker(worker: asyncio.subprocess.Process) -> None:
 
 
 def cmd_seed_demo(config: Config, args: argparse.Namespace) -> int:
-    from server.demo import seed_demo
+    from server.usecases.demo import seed_demo
 
     config = resolve_services(config)
     asyncio.run(migrate(_database_url(config)))

@@ -27,9 +27,9 @@ from quart import Quart
 from redis.asyncio import Redis
 
 from server.app import create_app
-from server.config import Config
-from server.embedded import embedded_database_url, embedded_redis_url
-from server.migrations import migrate
+from server.infra.config import Config
+from server.infra.embedded import embedded_database_url, embedded_redis_url
+from server.infra.migrations import migrate
 from tests.support.oidc_provider import LocalOIDCProvider
 from tests.support.serving import RunningServer, free_port, start_asgi
 from tests.support.stripe_stub import SECRET_KEY, WEBHOOK_SECRET, StripeStandIn
@@ -83,7 +83,7 @@ async def empty_database_url(admin_database_url: str) -> AsyncIterator[str]:
 
 @pytest.fixture(scope="session")
 async def db_pool(database_url: str) -> AsyncIterator[Any]:
-    from server.db import create_pool
+    from server.infra.db import create_pool
 
     pool = await create_pool(database_url, max_size=5)
     yield pool

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from server.config import ConfigError, load_config
+from server.infra.config import ConfigError, load_config
 
 
 def _refused(env: dict[str, str], *fragments: str) -> None:

@@ -14,9 +14,9 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from server.config import Config
-from server.embedded import embedded_database_url, embedded_redis_url, stop_embedded
-from server.runtime import resolve_services, resolve_services_async
+from server.infra.config import Config
+from server.infra.embedded import embedded_database_url, embedded_redis_url, stop_embedded
+from server.infra.runtime import resolve_services, resolve_services_async
 from tests.support.cli_process import (
     WORKER_HEALTH_KEY,
     appointly_env,

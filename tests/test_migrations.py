@@ -8,9 +8,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from server.migrations import MigrationError, migrate
-from server.paths import SQL_DIR
-from server.sql_statements import split_statements
+from server.infra.migrations import MigrationError, migrate
+from server.infra.paths import SQL_DIR
+from server.infra.sql_statements import split_statements
 
 # --- the statement splitter (pure) --------------------------------------------------------------
 

@@ -6,8 +6,8 @@ import asyncpg
 import httpx
 
 from server.auth.passwords import verify_password
-from server.config import Config
-from server.demo import DEMO_PASSWORD, DEMO_PROVIDERS, seed_demo
+from server.infra.config import Config
+from server.usecases.demo import DEMO_PASSWORD, DEMO_PROVIDERS, seed_demo
 
 
 async def table_counts(db: asyncpg.Connection) -> dict[str, int]:

@@ -14,8 +14,8 @@ from redis.asyncio import Redis
 
 from jobs.periodic import top_up_slots
 from jobs.slots import top_up_all_services
-from server.config import Config
-from server.db import create_pool
+from server.infra.config import Config
+from server.infra.db import create_pool
 from tests.conftest import BecomeProvider
 
 CONFIG = Config(slot_horizon_days=30)

@@ -21,10 +21,10 @@ from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
 from redis.asyncio import Redis
 
 from server.auth.oidc import ProviderMetadata, SignInError, discover, verify_id_token
-from server.config import Config
 from server.domain.accounts import normalise_email
 from server.domain.redirects import local_path
-from server.errors import APIError
+from server.infra.config import Config
+from server.infra.errors import APIError
 from server.models import users
 from server.models.users import User
 

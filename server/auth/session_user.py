@@ -7,10 +7,10 @@ from uuid import UUID
 from quart import g
 from quart_auth import AuthUser, current_user, login_user, logout_user
 
-from server.errors import APIError
+from server.infra.errors import APIError
+from server.infra.state import db
 from server.models import sessions, users
 from server.models.users import User
-from server.state import db
 
 
 class SessionUser(AuthUser):

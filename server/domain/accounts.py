@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from server.errors import APIError
+from server.infra.errors import APIError
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024

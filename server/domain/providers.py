@@ -6,7 +6,7 @@ import re
 import unicodedata
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from server.errors import APIError
+from server.infra.errors import APIError
 
 _PHONE = re.compile(r"^\+?[0-9 ().-]{5,40}$")
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from server.domain.hours import HoursError, hours_to_json, parse_hours
-from server.errors import APIError
+from server.infra.errors import APIError
 
 MAX_PRICE_CENTS = 100_000_000  # a sanity bound well inside the integer column
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")

@@ -10,12 +10,12 @@ from pathlib import Path
 import asyncpg
 import stripe
 
-from server.errors import APIError
+from server.infra.errors import APIError
+from server.infra.state import config
 from server.models import providers
 from server.models.providers import Provider
 from server.models.users import User
 from server.payments.stripe_api import payments_unavailable, stripe_client
-from server.state import config
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ import httpx
 import stripe
 from quart import current_app
 
-from server.config import Config
-from server.errors import APIError
-from server.state import config
+from server.infra.config import Config
+from server.infra.errors import APIError
+from server.infra.state import config
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from quart_schema import validate_request
 from server.auth.accounts import authenticate, sign_up
 from server.auth.rate_limit import LoginThrottle
 from server.auth.session_user import end_session, require_user, start_session
-from server.errors import APIError
-from server.jsonio import json_response
-from server.state import db, redis
+from server.infra.errors import APIError
+from server.infra.jsonio import json_response
+from server.infra.state import db, redis
 
 blueprint = Blueprint("auth", __name__)
 

@@ -13,9 +13,9 @@ from server.auth.google import (
     user_for_identity,
 )
 from server.auth.session_user import start_session
-from server.config import Config
-from server.errors import APIError
-from server.state import config, db, redis
+from server.infra.config import Config
+from server.infra.errors import APIError
+from server.infra.state import config, db, redis
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ import asyncio
 
 from quart import Blueprint, Response
 
-from server.jsonio import json_response
-from server.state import app_state
+from server.infra.jsonio import json_response
+from server.infra.state import app_state
 
 blueprint = Blueprint("health", __name__)
 

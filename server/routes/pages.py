@@ -14,9 +14,9 @@ from werkzeug.wrappers.response import Response as WerkzeugResponse
 
 from server.auth.session_user import optional_user
 from server.domain.redirects import local_path
+from server.infra.state import db
 from server.models.providers import Provider, select_provider_by_user
 from server.models.users import User
-from server.state import db
 
 blueprint = Blueprint("pages", __name__)
 

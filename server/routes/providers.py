@@ -7,12 +7,12 @@ from quart import Blueprint, Response, request
 from quart_schema import validate_request
 
 from server.auth.session_user import require_user
-from server.errors import APIError, validation_fields
-from server.jsonio import json_response
+from server.infra.errors import APIError, validation_fields
+from server.infra.jsonio import json_response
+from server.infra.state import db
 from server.models import providers
 from server.payments.connect import onboarding_link
-from server.providers import become_provider, require_provider
-from server.state import db
+from server.usecases.providers import become_provider, require_provider
 
 blueprint = Blueprint("providers", __name__)
 

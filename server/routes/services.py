@@ -9,14 +9,14 @@ from pydantic import BaseModel, ConfigDict, StrictInt
 from quart import Blueprint, Response, request
 from quart_schema import validate_request
 
-from server import services as use_cases
 from server.auth.session_user import require_user
-from server.errors import APIError
-from server.jsonio import json_response
+from server.infra.errors import APIError
+from server.infra.jsonio import json_response
+from server.infra.state import config, db, redis
 from server.models.service_search import search_services
 from server.models.services import select_provider_services
-from server.providers import require_provider
-from server.state import config, db, redis
+from server.usecases import services as use_cases
+from server.usecases.providers import require_provider
 
 blueprint = Blueprint("services", __name__)
 

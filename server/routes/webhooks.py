@@ -8,11 +8,11 @@ import stripe
 from pydantic import ValidationError
 from quart import Blueprint, Response, request
 
-from server.errors import APIError
-from server.jsonio import json_response
+from server.infra.errors import APIError
+from server.infra.jsonio import json_response
+from server.infra.state import config, db
 from server.payments.stripe_api import payments_disabled
 from server.payments.webhook_events import StripeEvent, apply_event
-from server.state import config, db
 
 log = logging.getLogger(__name__)
 

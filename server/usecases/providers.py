@@ -8,11 +8,11 @@ import asyncpg
 
 from server.auth.session_user import require_user
 from server.domain.providers import check_timezone, clean_business_name, clean_phone, slugify
-from server.errors import APIError
+from server.infra.errors import APIError
+from server.infra.state import db
 from server.models import providers
 from server.models.providers import Provider
 from server.models.users import User
-from server.state import db
 
 
 async def become_provider(

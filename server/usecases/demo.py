@@ -13,11 +13,11 @@ from typing import Any
 import asyncpg
 
 from server.auth.passwords import hash_password
-from server.config import Config
-from server.db import create_pool
+from server.infra.config import Config
+from server.infra.db import create_pool
 from server.models import providers, services, users
 from server.models.providers import Provider
-from server.services import create_service
+from server.usecases.services import create_service
 
 DEMO_PASSWORD = "demo-password-123"  # noqa: S105 (public by design: printed for demo sign-in)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")

@@ -10,7 +10,7 @@ from quart import Quart, Response, has_request_context, render_template, request
 from quart_schema import RequestSchemaValidationError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from server.jsonio import json_response
+from server.infra.jsonio import json_response
 
 log = logging.getLogger(__name__)
 

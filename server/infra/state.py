@@ -9,7 +9,7 @@ import asyncpg
 from quart import current_app, g
 from redis.asyncio import Redis
 
-from server.config import Config
+from server.infra.config import Config
 
 EXTENSION_KEY = "appointly"
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import asyncpg
 
-from server.paths import SQL_DIR
-from server.sql_statements import split_statements
+from server.infra.paths import SQL_DIR
+from server.infra.sql_statements import split_statements
 
 log = logging.getLogger(__name__)
 

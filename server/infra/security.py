@@ -7,8 +7,8 @@ import re
 from quart import Quart, Response, current_app, request
 
 from server.auth.session_user import session_user
-from server.errors import APIError
-from server.state import config
+from server.infra.errors import APIError
+from server.infra.state import config
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

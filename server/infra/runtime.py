@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from server.config import Config
-from server.embedded import embedded_database_url, embedded_redis_url
+from server.infra.config import Config
+from server.infra.embedded import embedded_database_url, embedded_redis_url
 
 
 def resolve_services(config: Config) -> Config:

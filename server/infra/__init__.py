@@ -1,0 +1,2 @@
+"""Plumbing: configuration, database, Redis state, embedded servers, migrations, JSON, errors
+and the HTTP security rules. Nothing here knows about bookings."""
