@@ -11,13 +11,15 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
-from realtime.publish import publish_slots_changed
+from realtime.publish import publish_slot_changes
 from server.domain.slots import horizon_end, local_today
 from server.infra.config import Config
 from server.models import services
+from server.models.slots import Slot
 from server.usecases.services import fill_slots
 
 log = logging.getLogger(__name__)
@@ -35,9 +37,9 @@ async def top_up_all_services(
         due = await services.select_services_due_top_up(conn, now, config.slot_horizon_days)
     created = 0
     for service_id in due:
-        added = await top_up_service(pool, service_id, now, config.slot_horizon_days)
-        if added and redis is not None:
-            await publish_slots_changed(redis, service_id, added)
+        added, zone = await top_up_service(pool, service_id, now, config.slot_horizon_days)
+        if zone is not None:
+            await publish_slot_changes(redis, service_id, zone, changed=added)
         created += len(added)
     if created:
         log.info("topped up %d slots across %d services", created, len(due))
@@ -46,16 +48,20 @@ async def top_up_all_services(
 
 async def top_up_service(
     pool: Any, service_id: UUID, now: datetime, horizon_days: int
-) -> list[UUID]:
-    """Generate the days after the service's last generated day, up to the horizon."""
+) -> tuple[list[Slot], ZoneInfo | None]:
+    """Generate the days after the service's last generated day, up to the horizon.
+
+    Returns the new slots and the provider's zone they are shown in (None when skipped).
+    """
     async with pool.acquire() as conn, conn.transaction():
         service = await services.lock_service(conn, service_id, skip_locked=True)
         if service is None or not service.is_active:
-            return []
+            return [], None
         today = local_today(now, service.provider.zone)
         last_day = horizon_end(today, horizon_days)
         generated_until = service.slots_generated_until
         first_day = today
         if generated_until is not None:
             first_day = max(today, generated_until + timedelta(days=1))
-        return await fill_slots(conn, service, first_day, last_day, now)
+        added = await fill_slots(conn, service, first_day, last_day, now)
+        return added, service.provider.zone

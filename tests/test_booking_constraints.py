@@ -19,7 +19,9 @@ BOOKED = {
     "payment_status": "pay_at_visit",
     "customer_name": "Grace",
     "customer_email": "grace@example.com",
-    "manage_key": "key",
+    "manage_key_hash": "key",
+    "price_cents": 0,
+    "currency": "GBP",
 }
 
 

@@ -44,7 +44,8 @@ async def book_slot_at(db: asyncpg.Connection, service_id: str, local_start: dat
         UPDATE appointments
            SET booked = true, status = 'PENDING', payment_status = 'pay_at_visit',
                customer_name = 'Grace', customer_email = 'grace@example.com',
-               manage_key = 'test-key', booked_at = now()
+               manage_key_hash = 'test-key', booked_at = now(),
+               price_cents = 2500, currency = 'GBP'
          WHERE service_id = $1::uuid AND starts_at = $2 AND NOT booked
         RETURNING id
         """,

@@ -159,6 +159,7 @@ async def test_the_periodic_job_tops_up_and_announces_the_new_slots(
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5)
         body = orjson.loads(message["data"])
         assert body["service_id"] == service_id
-        assert len(body["slot_ids"]) == removed
+        assert len(body["slots"]) == removed
+        assert not any(slot["removed"] for slot in body["slots"])
     finally:
         await pubsub.aclose()

@@ -38,23 +38,26 @@ class Slot:
         }
 
 
+SLOT_COLUMNS = "id, service_id, slot_date, starts_at, ends_at, token, booked"
+
+
 async def insert_slots(
     conn: asyncpg.Connection, service_id: UUID, slots: Sequence[GeneratedSlot]
-) -> list[UUID]:
+) -> list[Slot]:
     """Insert free slots in one statement; rows that would collide with a live row are skipped.
 
-    Returns the ids of the rows actually inserted, so running it twice inserts nothing new.
+    Returns the rows actually inserted, so running it twice inserts nothing new.
     """
     if not slots:
         return []
     rows = await conn.fetch(
-        """
+        f"""
         INSERT INTO appointments (service_id, slot_date, starts_at, ends_at, token)
         SELECT $1, slot_date, starts_at, ends_at, token
           FROM unnest($2::date[], $3::timestamptz[], $4::timestamptz[], $5::int[])
             AS generated (slot_date, starts_at, ends_at, token)
         ON CONFLICT DO NOTHING
-        RETURNING id
+        RETURNING {SLOT_COLUMNS}
         """,
         service_id,
         [slot.slot_date for slot in slots],
@@ -62,25 +65,25 @@ async def insert_slots(
         [slot.ends_at for slot in slots],
         [slot.token for slot in slots],
     )
-    return [row["id"] for row in rows]
+    return [Slot(**dict(row)) for row in rows]
 
 
 async def delete_future_free_slots(
     conn: asyncpg.Connection, service_id: UUID, now: datetime
-) -> list[UUID]:
+) -> list[Slot]:
     """Remove the service's unbooked slots that have not started yet; booked rows stay."""
     rows = await conn.fetch(
-        """
+        f"""
         DELETE FROM appointments
          WHERE service_id = $1
            AND NOT booked
            AND starts_at > $2
-        RETURNING id
+        RETURNING {SLOT_COLUMNS}
         """,
         service_id,
         now,
     )
-    return [row["id"] for row in rows]
+    return [Slot(**dict(row)) for row in rows]
 
 
 async def select_live_slots_by_day(
@@ -112,8 +115,8 @@ async def select_slots(
 ) -> list[Slot]:
     """The service's live slots, free and booked, of the days in the range, by start."""
     rows = await conn.fetch(
-        """
-        SELECT id, service_id, slot_date, starts_at, ends_at, token, booked
+        f"""
+        SELECT {SLOT_COLUMNS}
           FROM appointments
          WHERE service_id = $1
            AND occupies_slot
@@ -125,3 +128,35 @@ async def select_slots(
         last_day,
     )
     return [Slot(**dict(row)) for row in rows]
+
+
+async def select_live_slots_at(
+    conn: asyncpg.Connection, service_id: UUID, starts: Sequence[datetime]
+) -> list[Slot]:
+    """The live rows (free or booked) now offering these start times, by start."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {SLOT_COLUMNS}
+          FROM appointments
+         WHERE service_id = $1
+           AND starts_at = ANY($2::timestamptz[])
+           AND occupies_slot
+         ORDER BY starts_at
+        """,
+        service_id,
+        list(starts),
+    )
+    return [Slot(**dict(row)) for row in rows]
+
+
+async def select_slot(conn: asyncpg.Connection, slot_id: UUID) -> Slot | None:
+    """One row as a slot, whatever its state (None for an unknown id)."""
+    row = await conn.fetchrow(
+        f"""
+        SELECT {SLOT_COLUMNS}
+          FROM appointments
+         WHERE id = $1
+        """,
+        slot_id,
+    )
+    return None if row is None else Slot(**dict(row))

@@ -23,12 +23,18 @@ TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 
 
 @dataclass(frozen=True)
-class _StripeConnection:
+class StripeConnection:
+    """A client and the HTTP pool under it, closed together."""
+
     client: stripe.StripeClient
     http_client: stripe.HTTPXClient
 
+    async def close(self) -> None:
+        await self.http_client.close_async()  # type: ignore[no-untyped-call]
 
-def _connect(settings: Config) -> _StripeConnection:
+
+def connect_stripe(settings: Config) -> StripeConnection:
+    """A client for STRIPE_SECRET_KEY at STRIPE_API_BASE (the worker keeps one in its ctx)."""
     assert settings.stripe_secret_key is not None
     # Explicit, so the async methods run on httpx in our asyncio loop (not a sync fallback).
     http_client = stripe.HTTPXClient(timeout=TIMEOUT)
@@ -38,7 +44,7 @@ def _connect(settings: Config) -> _StripeConnection:
         max_network_retries=MAX_NETWORK_RETRIES,
         http_client=http_client,
     )
-    return _StripeConnection(client=client, http_client=http_client)
+    return StripeConnection(client=client, http_client=http_client)
 
 
 def payments_disabled() -> APIError:
@@ -50,18 +56,18 @@ def stripe_client() -> stripe.StripeClient:
     settings = config()
     if not settings.stripe_enabled:
         raise payments_disabled()
-    connection: _StripeConnection | None = current_app.extensions.get(_EXTENSION_KEY)
+    connection: StripeConnection | None = current_app.extensions.get(_EXTENSION_KEY)
     if connection is None:
-        connection = _connect(settings)
+        connection = connect_stripe(settings)
         current_app.extensions[_EXTENSION_KEY] = connection
     return connection.client
 
 
 async def close_stripe_client() -> None:
     """Close the client's connection pool; call when the app stops serving."""
-    connection: _StripeConnection | None = current_app.extensions.pop(_EXTENSION_KEY, None)
+    connection: StripeConnection | None = current_app.extensions.pop(_EXTENSION_KEY, None)
     if connection is not None:
-        await connection.http_client.close_async()  # type: ignore[no-untyped-call]
+        await connection.close()
 
 
 def payments_unavailable(error: stripe.StripeError) -> APIError:

@@ -13,7 +13,7 @@ from uuid import UUID
 import asyncpg
 from redis.asyncio import Redis
 
-from realtime.publish import publish_slots_changed
+from realtime.publish import publish_slot_changes
 from server.domain.hours import parse_stored_hours
 from server.domain.services import SLOT_SHAPING_FIELDS, clean_service_fields
 from server.domain.slots import generate_slots, horizon_end, local_today
@@ -41,13 +41,21 @@ def parse_service_id(raw: str) -> UUID:
 
 async def fill_slots(
     conn: asyncpg.Connection, service: Service, first_day: date, last_day: date, now: datetime
-) -> list[UUID]:
+) -> list[Slot]:
     """Generate and insert the service's slots for the days in range, around the live rows
     already there, and record `last_day` as generated. Call inside a transaction that holds
-    the service row's lock. Returns the ids of the new slots.
+    the service row's lock. Returns the new slots.
     """
     if first_day > last_day:
         return []
+    inserted = await _insert_generated_slots(conn, service, first_day, last_day, now)
+    await services.set_slots_generated_until(conn, service.id, last_day)
+    return inserted
+
+
+async def _insert_generated_slots(
+    conn: asyncpg.Connection, service: Service, first_day: date, last_day: date, now: datetime
+) -> list[Slot]:
     existing = await slots.select_live_slots_by_day(conn, service.id, first_day, last_day)
     generated = generate_slots(
         parse_stored_hours(service.hours),
@@ -59,9 +67,25 @@ async def fill_slots(
         now,
         existing,
     )
-    inserted = await slots.insert_slots(conn, service.id, generated)
-    await services.set_slots_generated_until(conn, service.id, last_day)
-    return inserted
+    return await slots.insert_slots(conn, service.id, generated)
+
+
+async def refill_day(
+    conn: asyncpg.Connection, service_id: UUID, day: date, now: datetime
+) -> list[Slot]:
+    """Offer again whatever the day's hours allow now that a booking gave its time back.
+
+    Run inside the transaction that cancelled the booking. The service row is locked first so
+    a concurrent regeneration or top-up of the same service cannot interleave. Days past the
+    generated horizon are left to the top-up, and an inactive service offers nothing new.
+    """
+    service = await services.lock_service(conn, service_id)
+    if service is None or not service.is_active:
+        return []
+    generated_until = service.slots_generated_until
+    if generated_until is None or day > generated_until:
+        return []
+    return await _insert_generated_slots(conn, service, day, day, now)
 
 
 async def create_service(
@@ -81,8 +105,7 @@ async def create_service(
         assert service is not None
         today = local_today(now, service.provider.zone)
         added = await fill_slots(conn, service, today, horizon_end(today, horizon_days), now)
-    if redis is not None:
-        await publish_slots_changed(redis, service.id, added)
+    await publish_slot_changes(redis, service.id, service.provider.zone, changed=added)
     return service
 
 
@@ -107,7 +130,8 @@ async def update_service(
     """Change any subset of a service's fields. When the hours, duration or daily cap change,
     future free slots are replaced; past and booked slots are never touched.
     """
-    changed_slots: list[UUID] = []
+    removed: list[Slot] = []
+    added: list[Slot] = []
     async with conn.transaction():
         before = await _lock_owned_service(conn, user_id, service_id)
         changes = clean_service_fields(raw, creating=False)
@@ -119,10 +143,17 @@ async def update_service(
             today = local_today(now, after.provider.zone)
             last_day = horizon_end(today, horizon_days)
             added = await fill_slots(conn, after, today, last_day, now)
-            changed_slots = removed + added
-    if changed_slots:
-        await publish_slots_changed(redis, service_id, changed_slots)
+    await publish_slot_changes(
+        redis, service_id, after.provider.zone, changed=added, removed=_replaced(removed, added)
+    )
     return after
+
+
+def _replaced(removed: list[Slot], added: list[Slot]) -> list[Slot]:
+    """Removed slots whose time no new slot took: a time that is offered again is a change,
+    not a removal, for clients that key slots by start time."""
+    offered = {slot.starts_at for slot in added}
+    return [slot for slot in removed if slot.starts_at not in offered]
 
 
 def _reshapes_slots(before: Service, after: Service, changes: dict[str, Any]) -> bool:
@@ -137,11 +168,10 @@ async def delete_service(
 ) -> None:
     """Stop listing and offering the service; its future free slots go, bookings stay."""
     async with conn.transaction():
-        await _lock_owned_service(conn, user_id, service_id)
+        service = await _lock_owned_service(conn, user_id, service_id)
         await services.deactivate_service(conn, service_id)
         removed = await slots.delete_future_free_slots(conn, service_id, now)
-    if removed:
-        await publish_slots_changed(redis, service_id, removed)
+    await publish_slot_changes(redis, service_id, service.provider.zone, removed=removed)
 
 
 async def get_service(conn: asyncpg.Connection, service_id: UUID) -> Service:

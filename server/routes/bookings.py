@@ -1,0 +1,157 @@
+"""Bookings: book a slot (or the day's next free one), read and cancel one's own booking."""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import UTC, datetime
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+from quart import Blueprint, Response, request
+from quart_schema import validate_headers, validate_request
+
+from server.auth.session_user import optional_user, require_user
+from server.domain.bookings import clean_customer_details
+from server.infra.errors import APIError
+from server.infra.jsonio import json_response
+from server.infra.state import config, db, redis
+from server.models.appointments import select_customer_appointments
+from server.usecases import bookings as use_cases
+from server.usecases.appointments import parse_appointment_id
+
+blueprint = Blueprint("bookings", __name__)
+
+
+class BookingBody(BaseModel):
+    """Book `slot_id`, or (queue mode) the earliest free slot of `service_id` on `date`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    slot_id: UUID | None = None
+    service_id: UUID | None = None
+    date: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+        json_schema_extra={"format": "date"},
+        description="A day (YYYY-MM-DD) in the provider's time zone, for queue mode.",
+    )
+    customer_name: str = Field(min_length=1, max_length=200)
+    customer_email: str = Field(min_length=3, max_length=254)
+    customer_phone: str | None = Field(default=None, max_length=40)
+    notes: str | None = Field(default=None, max_length=2000)
+    customer_timezone: str | None = Field(
+        default=None, max_length=64, description="IANA zone the customer's times are shown in."
+    )
+
+
+class BookingHeaders(BaseModel):
+    idempotency_key: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        description="Makes retries safe: the same key and body within 24 hours books once.",
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _booking_request(data: BookingBody) -> use_cases.BookingRequest:
+    customer = clean_customer_details(
+        name=data.customer_name,
+        email=data.customer_email,
+        phone=data.customer_phone,
+        notes=data.notes,
+        timezone=data.customer_timezone,
+    )
+    if data.slot_id is not None and data.service_id is None and data.date is None:
+        return use_cases.BookingRequest(customer=customer, slot_id=data.slot_id)
+    if data.slot_id is None and data.service_id is not None and data.date is not None:
+        return use_cases.BookingRequest(
+            customer=customer, service_id=data.service_id, day=_day(data.date)
+        )
+    raise APIError(
+        422,
+        "validation_error",
+        "Give either slot_id, or service_id and date.",
+        fields={"slot_id": "Either slot_id, or service_id with date."},
+    )
+
+
+def _day(raw: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise APIError(
+            422,
+            "validation_error",
+            "That date does not exist.",
+            fields={"date": "A real date in the form YYYY-MM-DD."},
+        ) from None
+
+
+@blueprint.post("/api/bookings")
+@validate_request(BookingBody)
+@validate_headers(BookingHeaders)
+async def post_booking(data: BookingBody, headers: BookingHeaders) -> Response:
+    """Book a slot, as a guest or signed in.
+
+    Exactly one of any number of concurrent requests for a slot wins; the rest get 409
+    `slot_taken`. With a price, Stripe configured and a provider who can take charges, the
+    answer carries a Stripe Checkout URL and the slot is held for HOLD_MINUTES.
+    """
+    booking = _booking_request(data)
+    user = await optional_user()
+    key = None
+    if headers.idempotency_key is not None:
+        key = use_cases.IdempotencyKey(
+            key=headers.idempotency_key,
+            request_hash=use_cases.request_hash(data.model_dump(mode="json")),
+        )
+    outcome = await use_cases.book(
+        await db(),
+        redis(),
+        booking,
+        customer_user_id=None if user is None else user.id,
+        idempotency_key=key,
+        settings=config(),
+        now=_now(),
+    )
+    return json_response(outcome.body, outcome.status)
+
+
+@blueprint.get("/api/bookings/<appointment_id>")
+async def get_booking(appointment_id: str) -> Response:
+    """A customer's booking: with the manage key from its link, or signed in as its customer."""
+    user = await optional_user()
+    appointment = await use_cases.get_booking(
+        await db(),
+        parse_appointment_id(appointment_id),
+        manage_key=request.args.get("key"),
+        user_id=None if user is None else user.id,
+    )
+    return json_response({"appointment": appointment.to_json()})
+
+
+@blueprint.post("/api/bookings/<appointment_id>/cancel")
+async def post_booking_cancel(appointment_id: str) -> Response:
+    """Cancel your booking: it stays on record as CANCELLED and its time is offered again."""
+    user = await optional_user()
+    appointment = await use_cases.cancel_booking(
+        await db(),
+        redis(),
+        parse_appointment_id(appointment_id),
+        manage_key=request.args.get("key"),
+        user_id=None if user is None else user.id,
+        now=_now(),
+    )
+    return json_response({"appointment": appointment.to_json()})
+
+
+@blueprint.get("/api/me/bookings")
+async def get_my_bookings() -> Response:
+    """The signed-in customer's bookings, soonest first."""
+    user = await require_user()
+    found = await select_customer_appointments(await db(), user.id)
+    return json_response({"appointments": [appointment.to_json() for appointment in found]})

@@ -1,0 +1,152 @@
+"""Moving a booking through its states (server.domain.appointments), one transaction per move.
+
+Each move locks the appointment row, checks the move against the state machine, records it in
+the append-only history, and, when the booking ends (cancel, reject), gives the time back as a
+new free slot. Everything other processes must hear about is announced after the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+from redis.asyncio import Redis
+
+from realtime.publish import publish_appointment_event, publish_slot_changes
+from server.domain.appointments import (
+    EVENT_FOR_STATUS,
+    FREES_SLOT,
+    TRANSITIONS,
+    InvalidTransition,
+    Move,
+    next_status,
+)
+from server.infra.errors import APIError
+from server.models import appointments
+from server.models.appointments import Appointment
+from server.models.slots import Slot
+from server.usecases.services import refill_day
+
+Authorize = Callable[[Appointment], None]
+
+
+def appointment_not_found() -> APIError:
+    return APIError(404, "appointment_not_found", "There is no such booking.")
+
+
+def parse_appointment_id(raw: str) -> UUID:
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise appointment_not_found() from None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asked for a move: "customer", "provider" or "system" (holds, payments)."""
+
+    kind: str
+    user_id: UUID | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class MoveResult:
+    before: Appointment
+    after: Appointment
+    freed: list[Slot] = field(default_factory=list)
+
+    @property
+    def released(self) -> Slot | None:
+        """The booked row as a slot that is gone, when the move gave the time back."""
+        if self.after.status not in FREES_SLOT:
+            return None
+        return _as_slot(self.after)
+
+
+def _as_slot(appointment: Appointment) -> Slot:
+    return Slot(
+        id=appointment.id,
+        service_id=appointment.service_id,
+        slot_date=appointment.slot_date,
+        starts_at=appointment.starts_at,
+        ends_at=appointment.ends_at,
+        token=appointment.token,
+        booked=True,
+    )
+
+
+async def move_appointment(
+    conn: asyncpg.Connection,
+    appointment_id: UUID,
+    move: Move,
+    *,
+    actor: Actor,
+    authorize: Authorize,
+    now: datetime,
+) -> MoveResult:
+    """Apply `move` in one transaction; 404 when `authorize` refuses, 409 when not allowed.
+
+    Moves that end the booking lock the service row before the appointment row, the same order
+    a regeneration of the service's slots takes, so the two can never deadlock.
+    """
+    async with conn.transaction():
+        if TRANSITIONS[move].target in FREES_SLOT:
+            await _lock_service_of(conn, appointment_id)
+        before = await appointments.lock_appointment(conn, appointment_id)
+        if before is None:
+            raise appointment_not_found()
+        authorize(before)
+        try:
+            target = next_status(before.status, move, starts_at=before.starts_at, now=now)
+        except InvalidTransition as error:
+            raise APIError(409, "invalid_transition", str(error)) from None
+        await appointments.set_status(conn, appointment_id, target)
+        await appointments.insert_status_event(
+            conn,
+            appointment_id,
+            from_status=before.status,
+            to_status=target,
+            actor=actor.kind,
+            actor_user_id=actor.user_id,
+            reason=actor.reason,
+        )
+        freed: list[Slot] = []
+        if target in FREES_SLOT and before.starts_at > now:
+            freed = await refill_day(conn, before.service_id, before.slot_date, now)
+        after = await appointments.select_appointment(conn, appointment_id)
+        assert after is not None
+    return MoveResult(before=before, after=after, freed=freed)
+
+
+async def _lock_service_of(conn: asyncpg.Connection, appointment_id: UUID) -> None:
+    await conn.execute(
+        """
+        SELECT s.id
+          FROM services AS s
+          JOIN appointments AS a ON a.service_id = s.id
+         WHERE a.id = $1
+           FOR UPDATE OF s
+        """,
+        appointment_id,
+    )
+
+
+async def announce_move(redis: Redis | None, result: MoveResult) -> None:
+    """After commit: watchers of the service see the time come back; the provider is told."""
+    after = result.after
+    released = result.released
+    if released is not None:
+        await publish_slot_changes(
+            redis,
+            after.service_id,
+            after.zone,
+            changed=result.freed,
+            removed=[released],
+        )
+    await publish_appointment_event(
+        redis, after.provider_id, EVENT_FOR_STATUS[after.status], after.to_json()
+    )

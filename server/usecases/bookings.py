@@ -1,0 +1,355 @@
+"""Booking a slot: claimed under a row lock in one short transaction, announced after commit.
+
+A slot is a free row of `appointments`; booking it fills the row in. The claim takes the row's
+lock (`SELECT … FOR UPDATE`), so of any number of concurrent requests for one slot exactly one
+finds it free; queue mode takes the day's first free row with `SKIP LOCKED`, so concurrent
+customers each get the next token instead of waiting on one row. The unique indexes and the
+exclusion constraint on `appointments` stay the last line of defence.
+
+Paying online happens after the commit (no Stripe call inside a transaction): the booking holds
+its slot for HOLD_MINUTES while the customer pays; if Stripe cannot start the payment, the
+booking is undone and the customer told so.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import orjson
+from redis.asyncio import Redis
+
+from realtime.publish import publish_appointment_event, publish_slot_changes
+from server.domain.appointments import EVENT_FOR_STATUS, Move, PaymentStatus, Status
+from server.domain.bookings import (
+    CustomerDetails,
+    hash_manage_key,
+    manage_key_matches,
+    new_manage_key,
+)
+from server.infra.config import Config
+from server.infra.errors import APIError
+from server.models import appointments, idempotency
+from server.models.appointments import Appointment, LockedSlot, NewBooking
+from server.models.slots import Slot
+from server.payments.checkout import CheckoutUnavailable, start_checkout
+from server.usecases.appointments import (
+    Actor,
+    announce_move,
+    appointment_not_found,
+    move_appointment,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    """Either a slot (`slot_id`) or a service's day in queue mode (`service_id` and `day`)."""
+
+    customer: CustomerDetails
+    slot_id: UUID | None = None
+    service_id: UUID | None = None
+    day: date | None = None
+
+
+@dataclass(frozen=True)
+class IdempotencyKey:
+    key: str
+    request_hash: str
+
+
+@dataclass(frozen=True)
+class BookingOutcome:
+    status: int
+    body: dict[str, Any]
+
+
+def request_hash(body: dict[str, Any]) -> str:
+    """A fingerprint of a request body, the same for the same JSON whatever its key order."""
+    return orjson.dumps(body, option=orjson.OPT_SORT_KEYS).hex()
+
+
+def manage_url(base_url: str, appointment_id: UUID, manage_key: str) -> str:
+    return f"{base_url}/bookings/{appointment_id}?key={manage_key}"
+
+
+def booking_body(
+    appointment: Appointment, *, base_url: str, manage_key: str, checkout_url: str | None
+) -> dict[str, Any]:
+    return {
+        "appointment": appointment.to_json(),
+        "checkout_url": checkout_url,
+        "manage_url": manage_url(base_url, appointment.id, manage_key),
+    }
+
+
+async def book(
+    conn: asyncpg.Connection,
+    redis: Redis | None,
+    request: BookingRequest,
+    *,
+    customer_user_id: UUID | None,
+    idempotency_key: IdempotencyKey | None,
+    settings: Config,
+    now: datetime,
+) -> BookingOutcome:
+    """Book a slot (or the day's next free one); 201 with the booking, or a replay of the first
+    answer to the same Idempotency-Key."""
+    scope = f"user:{customer_user_id}" if customer_user_id else "guest"
+    manage_key = new_manage_key()
+    async with conn.transaction():
+        if idempotency_key is not None:
+            stored = await _stored_answer(conn, scope, idempotency_key)
+            if stored is not None:
+                return BookingOutcome(201, stored)
+        slot = await _claim(conn, request, now)
+        payment = _payment_status(slot, settings)
+        hold = now + timedelta(minutes=settings.hold_minutes)
+        await appointments.book_slot(
+            conn,
+            slot.id,
+            NewBooking(
+                customer=request.customer,
+                customer_user_id=customer_user_id,
+                manage_key_hash=hash_manage_key(manage_key),
+                payment_status=payment,
+                price_cents=slot.price_cents,
+                currency=slot.currency,
+                hold_expires_at=hold if payment is PaymentStatus.AWAITING_PAYMENT else None,
+            ),
+        )
+        await appointments.insert_status_event(
+            conn,
+            slot.id,
+            from_status=None,
+            to_status=Status.PENDING,
+            actor="customer",
+            actor_user_id=customer_user_id,
+        )
+        appointment = await appointments.select_appointment(conn, slot.id)
+        assert appointment is not None
+        body = booking_body(
+            appointment, base_url=settings.base_url, manage_key=manage_key, checkout_url=None
+        )
+        if idempotency_key is not None:
+            await idempotency.save_response(
+                conn,
+                scope,
+                idempotency_key.key,
+                request_hash=idempotency_key.request_hash,
+                appointment_id=appointment.id,
+                response=body,
+            )
+    await announce_booking(redis, appointment)
+    if payment is PaymentStatus.AWAITING_PAYMENT:
+        body = await _attach_checkout(conn, redis, appointment, manage_key, slot, settings, now)
+    return BookingOutcome(201, body)
+
+
+async def _stored_answer(
+    conn: asyncpg.Connection, scope: str, idempotency_key: IdempotencyKey
+) -> dict[str, Any] | None:
+    await idempotency.lock_key(conn, scope, idempotency_key.key)
+    stored = await idempotency.select_response(conn, scope, idempotency_key.key)
+    if stored is None:
+        return None
+    if stored.request_hash != idempotency_key.request_hash:
+        raise APIError(
+            422,
+            "idempotency_key_reused",
+            "That Idempotency-Key was already used for a different booking.",
+        )
+    return stored.response
+
+
+async def _claim(conn: asyncpg.Connection, request: BookingRequest, now: datetime) -> LockedSlot:
+    if request.slot_id is not None:
+        return await _claim_slot(conn, request.slot_id, now)
+    assert request.service_id is not None and request.day is not None
+    return await _claim_first_free_slot(conn, request.service_id, request.day, now)
+
+
+async def _claim_slot(conn: asyncpg.Connection, slot_id: UUID, now: datetime) -> LockedSlot:
+    slot = await appointments.lock_slot(conn, slot_id)
+    if slot is None:
+        raise APIError(404, "slot_not_found", "There is no such slot.")
+    if slot.booked or not slot.occupies_slot:
+        raise slot_taken()
+    _check_bookable(slot, now)
+    return slot
+
+
+def slot_taken() -> APIError:
+    return APIError(409, "slot_taken", "That slot was just booked by someone else.")
+
+
+def _check_bookable(slot: LockedSlot, now: datetime) -> None:
+    if not slot.service_active:
+        raise APIError(409, "service_unavailable", "This service is no longer taking bookings.")
+    if slot.starts_at <= now:
+        raise APIError(409, "slot_in_past", "That time has already passed.")
+
+
+async def _claim_first_free_slot(
+    conn: asyncpg.Connection, service_id: UUID, day: date, now: datetime
+) -> LockedSlot:
+    active: bool | None = await conn.fetchval(
+        "SELECT is_active FROM services WHERE id = $1", service_id
+    )
+    if active is None:
+        raise APIError(404, "service_not_found", "There is no such service.")
+    if not active:
+        raise APIError(409, "service_unavailable", "This service is no longer taking bookings.")
+    slot = await appointments.lock_first_free_slot(conn, service_id, day, now)
+    if slot is None:
+        raise APIError(409, "day_full", "That day has no free times left.")
+    return slot
+
+
+def _payment_status(slot: LockedSlot, settings: Config) -> PaymentStatus:
+    """Online payment when the service has a price, Stripe is set up here and the provider's
+    account can take charges; otherwise the customer pays at the visit."""
+    if (
+        slot.price_cents > 0
+        and settings.stripe_enabled
+        and slot.stripe_account_id is not None
+        and slot.charges_enabled
+    ):
+        return PaymentStatus.AWAITING_PAYMENT
+    return PaymentStatus.PAY_AT_VISIT
+
+
+async def announce_booking(redis: Redis | None, appointment: Appointment) -> None:
+    """After commit: watchers see the slot go, and the provider hears of the booking."""
+    await publish_slot_changes(
+        redis,
+        appointment.service_id,
+        appointment.zone,
+        changed=[
+            Slot(
+                id=appointment.id,
+                service_id=appointment.service_id,
+                slot_date=appointment.slot_date,
+                starts_at=appointment.starts_at,
+                ends_at=appointment.ends_at,
+                token=appointment.token,
+                booked=True,
+            )
+        ],
+    )
+    await publish_appointment_event(
+        redis, appointment.provider_id, EVENT_FOR_STATUS[appointment.status], appointment.to_json()
+    )
+
+
+async def _attach_checkout(
+    conn: asyncpg.Connection,
+    redis: Redis | None,
+    appointment: Appointment,
+    manage_key: str,
+    slot: LockedSlot,
+    settings: Config,
+    now: datetime,
+) -> dict[str, Any]:
+    """Open a Stripe Checkout Session for the new booking; undo the booking if Stripe can't."""
+    assert slot.stripe_account_id is not None
+    try:
+        checkout = await start_checkout(
+            appointment,
+            manage_url=manage_url(settings.base_url, appointment.id, manage_key),
+            destination_account=slot.stripe_account_id,
+            settings=settings,
+        )
+    except CheckoutUnavailable as error:
+        await _undo_booking(conn, redis, appointment, now)
+        raise APIError(
+            409,
+            "payments_unavailable",
+            "We couldn't start the payment just now, so nothing was booked. Please try again.",
+        ) from error
+    async with conn.transaction():
+        await appointments.set_checkout_session(conn, appointment.id, checkout.session_id)
+        body = booking_body(
+            appointment,
+            base_url=settings.base_url,
+            manage_key=manage_key,
+            checkout_url=checkout.url,
+        )
+        await idempotency.update_response(conn, appointment.id, body)
+    return body
+
+
+async def _undo_booking(
+    conn: asyncpg.Connection, redis: Redis | None, appointment: Appointment, now: datetime
+) -> None:
+    result = await move_appointment(
+        conn,
+        appointment.id,
+        Move.CANCEL,
+        actor=Actor("system", reason="payment could not be started"),
+        authorize=lambda _: None,
+        now=now,
+    )
+    await idempotency.delete_for_appointment(conn, appointment.id)
+    await announce_move(redis, result)
+
+
+# --- Reading and cancelling one's own booking ---------------------------------------------------
+
+
+def customer_may_manage(
+    appointment: Appointment, *, manage_key: str | None, user_id: UUID | None
+) -> bool:
+    """The booking's customer: the holder of its manage key, or the account that booked it."""
+    if user_id is not None and appointment.customer_user_id == user_id:
+        return True
+    return manage_key_matches(manage_key, appointment.manage_key_hash)
+
+
+async def get_booking(
+    conn: asyncpg.Connection,
+    appointment_id: UUID,
+    *,
+    manage_key: str | None,
+    user_id: UUID | None,
+) -> Appointment:
+    """The customer's own booking; anyone else is told there is no such booking."""
+    appointment = await appointments.select_appointment(conn, appointment_id)
+    if appointment is None or not customer_may_manage(
+        appointment, manage_key=manage_key, user_id=user_id
+    ):
+        raise appointment_not_found()
+    return appointment
+
+
+async def cancel_booking(
+    conn: asyncpg.Connection,
+    redis: Redis | None,
+    appointment_id: UUID,
+    *,
+    manage_key: str | None,
+    user_id: UUID | None,
+    now: datetime,
+) -> Appointment:
+    """The customer cancels: the booking stays on record as CANCELLED and its time is offered
+    again as a new free slot."""
+
+    def authorize(appointment: Appointment) -> None:
+        if not customer_may_manage(appointment, manage_key=manage_key, user_id=user_id):
+            raise appointment_not_found()
+
+    result = await move_appointment(
+        conn,
+        appointment_id,
+        Move.CANCEL,
+        actor=Actor("customer", user_id=user_id),
+        authorize=authorize,
+        now=now,
+    )
+    await announce_move(redis, result)
+    return result.after
