@@ -1,43 +1,65 @@
-"""Telling every process that a service's slots changed, through Redis pub/sub.
+"""Telling every process what changed, through Redis pub/sub, after the change has committed.
 
-Called after the transaction that changed the slots has committed, so a subscriber that
-re-reads the database sees the change. Redis being down must not turn a committed change into
-an error for the caller, so a failed publish is logged and dropped.
+Called only after the transaction has committed, so a process that re-reads the database on
+hearing the news sees the change. Redis being down must not turn a committed change into an
+error for the caller, so a failed publish is logged and dropped; every socket gets a fresh
+snapshot when its process regains Redis, which covers what was missed.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from realtime.channels import SlotsMessage, appointments_channel, slots_channel
+from server.models.slots import Slot
+
 log = logging.getLogger(__name__)
 
-# Past this many ids the message says "re-read the service" instead of listing them all.
-MAX_LISTED_SLOT_IDS = 500
+# Past this many slots the message says "re-read the service" instead of listing them all.
+MAX_LISTED_SLOTS = 200
 
 
-def slots_channel(service_id: UUID) -> str:
-    return f"appointly:service:{service_id}:slots"
-
-
-async def publish_slots_changed(
-    redis: Redis, service_id: UUID, slot_ids: Sequence[UUID] | None = None
+async def publish_slot_changes(
+    redis: Redis | None,
+    service_id: UUID,
+    zone: ZoneInfo,
+    *,
+    changed: Sequence[Slot] = (),
+    removed: Sequence[Slot] = (),
+    reset: bool = False,
 ) -> None:
-    """Announce changed slots: `slot_ids` lists them, or None means "re-read the service".
+    """Announce slots that now exist or changed (`changed`) and ones that went (`removed`)."""
+    if redis is None or not (changed or removed or reset):
+        return
+    if reset or len(changed) + len(removed) > MAX_LISTED_SLOTS:
+        message = SlotsMessage(str(service_id), zone.key, [], reset=True)
+    else:
+        listed = [{**slot.to_json(zone), "removed": True} for slot in removed]
+        listed += [{**slot.to_json(zone), "removed": False} for slot in changed]
+        message = SlotsMessage(str(service_id), zone.key, listed)
+    await _publish(redis, slots_channel(service_id), message.encode())
 
-    The message is `{"service_id": "…", "slot_ids": ["…", …] | null}`; the ids include
-    removed slots, which a subscriber will no longer find in the database.
-    """
-    listed: list[str] | None = None
-    if slot_ids is not None and len(slot_ids) <= MAX_LISTED_SLOT_IDS:
-        listed = [str(slot_id) for slot_id in slot_ids]
-    message = orjson.dumps({"service_id": str(service_id), "slot_ids": listed})
+
+async def publish_appointment_event(
+    redis: Redis | None, provider_id: UUID, event: str, appointment: dict[str, Any]
+) -> None:
+    """Announce a change to one of a provider's appointments, as /ws/provider sends it."""
+    if redis is None:
+        return
+    frame = orjson.dumps({"type": "appointment", "event": event, "appointment": appointment})
+    await _publish(redis, appointments_channel(provider_id), frame)
+
+
+async def _publish(redis: Redis, channel: str, data: bytes) -> None:
     try:
-        await redis.publish(slots_channel(service_id), message)
+        await redis.publish(channel, data)
     except (RedisError, OSError):
-        log.warning("could not publish slot changes for service %s", service_id, exc_info=True)
+        log.warning("could not publish on %s", channel, exc_info=True)

@@ -9,6 +9,8 @@ from quart_auth import QuartAuth
 from quart_schema import QuartSchema
 from redis.asyncio import Redis
 
+from realtime import sockets
+from realtime.sockets import start_realtime, stop_realtime
 from server.auth.session_user import SessionUser
 from server.infra.config import Config, load_config
 from server.infra.db import create_pool
@@ -19,7 +21,7 @@ from server.infra.runtime import resolve_services_async
 from server.infra.security import install_security
 from server.infra.state import EXTENSION_KEY, AppState, app_state, release_db
 from server.payments.stripe_api import close_stripe_client
-from server.routes import auth, google, health, pages, providers, services, webhooks
+from server.routes import auth, bookings, google, health, pages, providers, services, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +61,7 @@ def create_app(config: Config | None = None) -> Quart:
     QuartSchema(app, info={"title": "Appointly API", "version": "0.1.0"})
     install_security(app)
     register_error_handlers(app)
-    for module in (health, auth, google, pages, providers, services, webhooks):
+    for module in (health, auth, google, pages, providers, services, bookings, webhooks, sockets):
         app.register_blueprint(module.blueprint)
     app.teardown_request(release_db)
     app.teardown_websocket(release_db)
@@ -75,10 +77,12 @@ async def _open_connections() -> None:
     assert state.config.database_url and state.config.redis_url
     state.pool = await create_pool(state.config.database_url)
     state.redis = Redis.from_url(state.config.redis_url)
+    await start_realtime()
 
 
 async def _close_connections() -> None:
     state = app_state()
+    await stop_realtime()
     await close_stripe_client()
     if state.redis is not None:
         await state.redis.aclose()

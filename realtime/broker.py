@@ -1,0 +1,231 @@
+"""One Redis subscription per server process, fanned out to that process's WebSockets.
+
+The broker holds a single pub/sub connection with pattern subscriptions for every Appointly
+channel. Each socket registers a Subscription for one topic (a service's slots, a provider's
+appointments) and reads from its own bounded queue. A message is turned into what sockets send
+once per process (by the topic kind's handler), then handed to each subscriber of the topic.
+
+A subscriber that falls behind by more than its queue's limit is marked overflowed and its
+socket closes itself; it never grows memory or slows the others. When the connection to Redis
+is lost, the broker reconnects with backoff, and every subscriber is told to RESYNC: it sends a
+fresh snapshot read after the subscription was back, so nothing published meanwhile is missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from realtime.channels import PATTERNS, Topic, topic_of
+
+log = logging.getLogger(__name__)
+
+DEFAULT_QUEUE_LIMIT = 256
+# A pub/sub connection is quiet when nothing changes; a ping this often notices a dead one.
+PING_INTERVAL = 10.0
+MAX_BACKOFF = 5.0
+
+
+class Resync:
+    """Delivered instead of events when a subscriber must re-read everything."""
+
+    def __init__(self, requested_at: float) -> None:
+        self.requested_at = requested_at
+
+
+@dataclass(frozen=True)
+class Frames:
+    """What the sockets of a topic send for one message: (key, text) pairs, where a socket may
+    skip pairs whose key it does not watch (a slot's date outside its range); key None is for
+    every socket."""
+
+    items: tuple[tuple[Any, str], ...]
+
+
+Delivery = Frames | Resync
+# Turns one Redis message of a topic kind into what that topic's sockets send.
+Handler = Callable[[Topic, bytes], Awaitable[Delivery | None]]
+
+
+class SubscriberOverflow(Exception):
+    """The subscriber fell too far behind; its socket should close."""
+
+
+class Subscription:
+    """One socket's view of one topic: a bounded queue the broker fills and the socket drains."""
+
+    def __init__(self, broker: Broker, topic: Topic, limit: int) -> None:
+        self.topic = topic
+        self.created_at = time.monotonic()
+        self.overflowed = False
+        self._broker = broker
+        self._limit = limit
+        self._queue: deque[Delivery] = deque()
+        self._ready = asyncio.Event()
+
+    def deliver(self, item: Delivery) -> None:
+        if self.overflowed:
+            return
+        if isinstance(item, Resync):
+            # A snapshot replaces everything queued before it.
+            self._queue.clear()
+        elif len(self._queue) >= self._limit:
+            self.overflowed = True
+            self._queue.clear()
+        self._queue.append(item)
+        self._ready.set()
+
+    async def next(self) -> Delivery:
+        """The next delivery, waiting for one; SubscriberOverflow once the queue overflowed."""
+        while not self._queue and not self.overflowed:
+            self._ready.clear()
+            await self._ready.wait()
+        if self.overflowed:
+            raise SubscriberOverflow(f"{self.topic} subscriber fell behind")
+        return self._queue.popleft()
+
+    def close(self) -> None:
+        self._broker.unsubscribe(self)
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Broker:
+    def __init__(
+        self,
+        redis: Redis,
+        handlers: dict[str, Handler],
+        *,
+        queue_limit: int = DEFAULT_QUEUE_LIMIT,
+    ) -> None:
+        self._redis = redis
+        self._handlers = handlers
+        self._queue_limit = queue_limit
+        self._subscriptions: dict[Topic, set[Subscription]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self.subscribed = asyncio.Event()
+        self.resyncs = 0
+
+    # --- Sockets ----------------------------------------------------------------------------
+
+    def subscribe(self, topic: Topic) -> Subscription:
+        subscription = Subscription(self, topic, self._queue_limit)
+        self._subscriptions.setdefault(topic, set()).add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        subscribers = self._subscriptions.get(subscription.topic)
+        if subscribers is None:
+            return
+        subscribers.discard(subscription)
+        if not subscribers:
+            del self._subscriptions[subscription.topic]
+
+    def subscriber_count(self, topic: Topic | None = None) -> int:
+        if topic is not None:
+            return len(self._subscriptions.get(topic, ()))
+        return sum(len(subscribers) for subscribers in self._subscriptions.values())
+
+    def deliver(self, topic: Topic, item: Delivery) -> None:
+        for subscription in tuple(self._subscriptions.get(topic, ())):
+            subscription.deliver(item)
+
+    def resync_all(self) -> None:
+        marker = Resync(time.monotonic())
+        self.resyncs += 1
+        for subscribers in tuple(self._subscriptions.values()):
+            for subscription in tuple(subscribers):
+                subscription.deliver(marker)
+
+    # --- The Redis side ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="appointly-broker")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                await self._listen()
+            except (RedisError, OSError) as error:
+                log.warning("lost the Redis subscription (%s); reconnecting", error)
+            self.subscribed.clear()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF)
+
+    async def _listen(self) -> None:
+        pubsub = self._redis.pubsub()
+        try:
+            await pubsub.psubscribe(*PATTERNS)
+            confirmed = 0
+            last_heard = time.monotonic()
+            while True:
+                message = await pubsub.get_message(timeout=PING_INTERVAL)
+                if message is None:
+                    if time.monotonic() - last_heard >= PING_INTERVAL:
+                        await pubsub.ping()
+                        last_heard = time.monotonic()
+                    continue
+                last_heard = time.monotonic()
+                kind = message["type"]
+                if kind == "psubscribe":
+                    confirmed += 1
+                    if confirmed == len(PATTERNS):
+                        self._on_subscribed()
+                elif kind == "pmessage":
+                    await self._dispatch(message["channel"], message["data"])
+        finally:
+            await _close_quietly(pubsub)
+
+    def _on_subscribed(self) -> None:
+        # Whatever was published while we were not listening is lost to us: every socket
+        # re-reads its state now that anything newer will reach it.
+        self.subscribed.set()
+        self.resync_all()
+
+    async def _dispatch(self, raw_channel: bytes | str, data: bytes) -> None:
+        channel = raw_channel.decode() if isinstance(raw_channel, bytes) else raw_channel
+        topic = topic_of(channel)
+        if topic is None or topic not in self._subscriptions:
+            return
+        handler = self._handlers.get(topic.kind)
+        if handler is None:
+            return
+        try:
+            delivery = await handler(topic, data)
+        except Exception:  # one bad message must not stop the broker for everyone
+            log.exception("could not handle a message on %s", channel)
+            delivery = Resync(time.monotonic())
+        if delivery is not None:
+            self.deliver(topic, delivery)
+
+
+async def _close_quietly(pubsub: Any) -> None:
+    with contextlib.suppress(RedisError, OSError):
+        await pubsub.aclose()
+
+
+async def pass_through(topic: Topic, data: bytes) -> Delivery:
+    """For topics whose messages are already the frames sockets send (provider alerts)."""
+    return Frames(((None, data.decode()),))

@@ -1,0 +1,90 @@
+"""The Redis channels events travel on, and the shape of what is sent on them.
+
+Slot changes go to one channel per service and appointment changes to one per provider, so an
+outside consumer can subscribe to exactly what it needs; each server process listens to all of
+them through two pattern subscriptions on a single connection (see realtime.broker).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+PREFIX = "appointly"
+SLOTS_PATTERN = f"{PREFIX}:service:*:slots"
+APPOINTMENTS_PATTERN = f"{PREFIX}:provider:*:appointments"
+PATTERNS = (SLOTS_PATTERN, APPOINTMENTS_PATTERN)
+
+
+def slots_channel(service_id: UUID | str) -> str:
+    return f"{PREFIX}:service:{service_id}:slots"
+
+
+def appointments_channel(provider_id: UUID | str) -> str:
+    return f"{PREFIX}:provider:{provider_id}:appointments"
+
+
+@dataclass(frozen=True)
+class Topic:
+    """What a channel is about: ("slots", service id) or ("appointments", provider id)."""
+
+    kind: str
+    key: str
+
+
+def topic_of(channel: str) -> Topic | None:
+    parts = channel.split(":")
+    if len(parts) != 4 or parts[0] != PREFIX:
+        return None
+    if parts[1] == "service" and parts[3] == "slots":
+        return Topic("slots", parts[2])
+    if parts[1] == "provider" and parts[3] == "appointments":
+        return Topic("appointments", parts[2])
+    return None
+
+
+def slots_topic(service_id: UUID | str) -> Topic:
+    return Topic("slots", str(service_id))
+
+
+def appointments_topic(provider_id: UUID | str) -> Topic:
+    return Topic("appointments", str(provider_id))
+
+
+@dataclass(frozen=True)
+class SlotsMessage:
+    """A change to a service's slots.
+
+    `slots` are the changed slots as the API shows them (times in the provider's `timezone`),
+    each with `removed` true when the row no longer offers that time (deleted, or its booking
+    was cancelled). `reset` means "too much
+    changed to list: re-read everything" and comes with no slots.
+    """
+
+    service_id: str
+    timezone: str
+    slots: list[dict[str, Any]]
+    reset: bool = False
+
+    def encode(self) -> bytes:
+        return orjson.dumps(
+            {
+                "service_id": self.service_id,
+                "timezone": self.timezone,
+                "slots": self.slots,
+                "reset": self.reset,
+            }
+        )
+
+    @classmethod
+    def decode(cls, data: bytes) -> SlotsMessage:
+        body = orjson.loads(data)
+        return cls(
+            service_id=str(body["service_id"]),
+            timezone=str(body.get("timezone") or "UTC"),
+            slots=list(body.get("slots") or []),
+            reset=bool(body.get("reset")),
+        )

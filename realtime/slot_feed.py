@@ -1,0 +1,114 @@
+"""What watchers of a service's slots are sent: snapshots, and one frame per changed slot.
+
+On each slots message the feed re-reads the current rows at the changed start times, once per
+process however many sockets watch. So the last frame a socket receives for a time always shows
+the state committed last, even when two processes' messages about one slot arrive out of order.
+Slots that no longer exist are sent first with `"removed": true`, then the rows now live at
+those times, so a client keyed by start time ends with the right slot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import orjson
+
+from realtime.broker import Delivery, Frames, Resync
+from realtime.channels import SlotsMessage, Topic
+from server.models import slots
+from server.models.services import select_service
+
+# Remember this many removed slot ids, so a removal repeated by a late message is not resent.
+REMEMBERED_REMOVALS = 10_000
+
+
+def slot_frame(slot: dict[str, Any], *, removed: bool = False) -> str:
+    body: dict[str, Any] = {"type": "slot", "slot": slot}
+    if removed:
+        body["removed"] = True
+    return orjson.dumps(body).decode()
+
+
+def snapshot_frame(slot_list: list[dict[str, Any]]) -> str:
+    return orjson.dumps({"type": "snapshot", "slots": slot_list}).decode()
+
+
+@dataclass
+class _Flight:
+    """One snapshot read in progress, shared by the sockets that may use it."""
+
+    started_at: float
+    task: asyncio.Task[str]
+
+
+class SlotFeed:
+    """The slots topic's handler for the broker, and the snapshots sockets send."""
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+        self._removed: OrderedDict[str, None] = OrderedDict()
+        self._flights: dict[tuple[str, date, date], _Flight] = {}
+
+    async def handle(self, topic: Topic, data: bytes) -> Delivery | None:
+        message = SlotsMessage.decode(data)
+        if message.reset:
+            return Resync(time.monotonic())
+        removed = [slot for slot in message.slots if slot.get("removed")]
+        starts = [datetime.fromisoformat(slot["start_time"]) for slot in message.slots]
+        async with self._pool.acquire() as conn:
+            live = await slots.select_live_slots_at(conn, UUID(message.service_id), starts)
+        live_ids = {str(slot.id) for slot in live}
+        items: list[tuple[Any, str]] = []
+        for slot in removed:
+            if slot["id"] in live_ids or not self._first_removal(slot["id"]):
+                continue
+            public = {key: value for key, value in slot.items() if key != "removed"}
+            items.append((date.fromisoformat(slot["slot_date"]), slot_frame(public, removed=True)))
+        zone = ZoneInfo(message.timezone)
+        for row in live:
+            items.append((row.slot_date, slot_frame(row.to_json(zone))))
+        return Frames(tuple(items)) if items else None
+
+    def _first_removal(self, slot_id: str) -> bool:
+        if slot_id in self._removed:
+            return False
+        self._removed[slot_id] = None
+        if len(self._removed) > REMEMBERED_REMOVALS:
+            self._removed.popitem(last=False)
+        return True
+
+    async def snapshot(
+        self, service_id: UUID, first: date, last: date, *, not_before: float
+    ) -> str:
+        """The snapshot frame for a range, read no earlier than `not_before` (monotonic time).
+
+        Sockets asking for the same range at once share one read, but only a read that started
+        after the asker subscribed: an older read might miss a change it was not told about.
+        """
+        key = (str(service_id), first, last)
+        flight = self._flights.get(key)
+        if flight is None or flight.started_at < not_before:
+            task = asyncio.create_task(self._read_snapshot(service_id, first, last))
+            flight = _Flight(started_at=time.monotonic(), task=task)
+            self._flights[key] = flight
+            task.add_done_callback(lambda _: self._land(key, flight))
+        # Shielded: one socket going away must not cancel the read the others wait for.
+        return await asyncio.shield(flight.task)
+
+    def _land(self, key: tuple[str, date, date], flight: _Flight) -> None:
+        if self._flights.get(key) is flight:
+            del self._flights[key]
+
+    async def _read_snapshot(self, service_id: UUID, first: date, last: date) -> str:
+        async with self._pool.acquire() as conn:
+            service = await select_service(conn, service_id)
+            found = await slots.select_slots(conn, service_id, first, last)
+        zone = service.provider.zone if service is not None else ZoneInfo("UTC")
+        return snapshot_frame([slot.to_json(zone) for slot in found])

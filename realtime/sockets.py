@@ -1,0 +1,160 @@
+"""The WebSocket routes: live slots of a service, and live alerts for a signed-in provider.
+
+Each socket subscribes to its topic before reading anything from the database, so every change
+committed after the read reaches it as an event: snapshot first, then changes, with no gap.
+A socket never holds a database connection while it waits; it borrows one per read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, date, datetime
+from uuid import UUID
+
+from quart import Blueprint, Response, current_app, websocket
+
+from realtime.broker import Broker, Resync, SubscriberOverflow, Subscription, pass_through
+from realtime.channels import appointments_topic, slots_topic
+from realtime.slot_feed import SlotFeed
+from server.auth.session_user import optional_user
+from server.domain.slots import local_today
+from server.infra.errors import APIError
+from server.infra.state import app_state, config, db, release_db
+from server.models.providers import select_provider_by_user
+from server.models.services import Service, select_service
+from server.usecases.services import slot_date_range
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("realtime", __name__)
+
+EXTENSION_KEY = "appointly.realtime"
+
+# Close codes: the contract's, plus 4400 for a bad range and 4401 for "sign in first".
+CLOSE_BAD_REQUEST = 4400
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_NOT_PROVIDER = 4403
+CLOSE_NOT_FOUND = 4404
+CLOSE_TRY_AGAIN_LATER = 1013  # the socket fell behind; reconnecting gets a fresh snapshot
+# A send that cannot complete in this long means the client stopped reading.
+SEND_TIMEOUT = 10.0
+
+
+class Realtime:
+    """What one server process owns for its sockets: the broker and the slot feed."""
+
+    def __init__(self, broker: Broker, feed: SlotFeed) -> None:
+        self.broker = broker
+        self.feed = feed
+
+
+def realtime() -> Realtime:
+    owned: Realtime = current_app.extensions[EXTENSION_KEY]
+    return owned
+
+
+async def start_realtime() -> None:
+    """Start this process's one Redis subscription (after the pool and Redis are open)."""
+    state = app_state()
+    feed = SlotFeed(state.pool)
+    broker = Broker(
+        state.require_redis(),
+        {"slots": feed.handle, "appointments": pass_through},
+    )
+    broker.start()
+    current_app.extensions[EXTENSION_KEY] = Realtime(broker, feed)
+
+
+async def stop_realtime() -> None:
+    owned: Realtime | None = current_app.extensions.pop(EXTENSION_KEY, None)
+    if owned is not None:
+        await owned.broker.stop()
+
+
+@blueprint.websocket("/ws/services/<service_id>/slots")
+async def ws_service_slots(service_id: str) -> None:
+    """A snapshot of the service's slots in `from`..`to`, then each change as it commits."""
+    await websocket.accept()
+    service = await _find_service(service_id)
+    if service is None:
+        await websocket.close(CLOSE_NOT_FOUND, "There is no such service.")
+        return
+    try:
+        today = local_today(datetime.now(UTC), service.provider.zone)
+        first, last = slot_date_range(websocket.args.get("from"), websocket.args.get("to"), today)
+    except APIError as error:
+        await websocket.close(CLOSE_BAD_REQUEST, error.message[:120])
+        return
+    owned = realtime()
+    with owned.broker.subscribe(slots_topic(service.id)) as subscription:
+        await _send(
+            await owned.feed.snapshot(service.id, first, last, not_before=subscription.created_at)
+        )
+        await _relay(subscription, service.id, first, last, owned.feed)
+
+
+async def _find_service(raw_id: str) -> Service | None:
+    try:
+        service_id = UUID(raw_id)
+    except ValueError:
+        return None
+    async with app_state().pool.acquire() as conn:
+        return await select_service(conn, service_id)
+
+
+async def _relay(
+    subscription: Subscription, service_id: UUID, first: date, last: date, feed: SlotFeed
+) -> None:
+    while True:
+        try:
+            delivery = await subscription.next()
+        except SubscriberOverflow:
+            await websocket.close(CLOSE_TRY_AGAIN_LATER, "Too far behind; reconnect.")
+            return
+        if isinstance(delivery, Resync):
+            await _send(
+                await feed.snapshot(service_id, first, last, not_before=delivery.requested_at)
+            )
+            continue
+        for day, text in delivery.items:
+            if day is None or first <= day <= last:
+                await _send(text)
+
+
+async def _send(text: str) -> None:
+    async with asyncio.timeout(SEND_TIMEOUT):
+        await websocket.send(text)
+
+
+@blueprint.websocket("/ws/provider")
+async def ws_provider() -> Response | None:
+    """Every change to the signed-in provider's appointments, from any server process."""
+    origin = websocket.headers.get("Origin")
+    if origin is not None and origin != config().base_origin:
+        # Refused before the handshake completes: a foreign page must not ride our cookie.
+        return Response("This socket is only for Appointly's own pages.", status=403)
+    user = await optional_user()
+    provider = None if user is None else await select_provider_by_user(await db(), user.id)
+    await release_db()
+    await websocket.accept()
+    if user is None:
+        await websocket.close(CLOSE_UNAUTHENTICATED, "Please sign in first.")
+        return None
+    if provider is None:
+        await websocket.close(CLOSE_NOT_PROVIDER, "Become a provider first.")
+        return None
+    with realtime().broker.subscribe(appointments_topic(provider.id)) as subscription:
+        while True:
+            try:
+                delivery = await subscription.next()
+            except SubscriberOverflow:
+                await websocket.close(CLOSE_TRY_AGAIN_LATER, "Too far behind; reconnect.")
+                return None
+            if isinstance(delivery, Resync):
+                # Alerts published while this process had no Redis are gone: the page reloads
+                # its lists rather than trusting them.
+                await _send('{"type":"resync"}')
+                continue
+            for _, text in delivery.items:
+                await _send(text)
