@@ -10,6 +10,7 @@ from arq.connections import RedisSettings
 from jobs.context import JobContext, close_context, open_context
 from jobs.periodic import expire_holds, send_reminders, top_up_slots
 from server.infra.config import Config
+from server.infra.job_queue import QUEUE_NAME
 
 
 async def startup(ctx: JobContext) -> None:
@@ -37,7 +38,7 @@ def worker_settings(config: Config) -> type:
         on_startup = startup
         on_shutdown = shutdown
         ctx: ClassVar[dict[str, Any]] = {"appointly_config": config}
-        queue_name = "appointly:queue"
+        queue_name = QUEUE_NAME
         max_jobs = 20
 
     return WorkerSettings

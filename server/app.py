@@ -15,6 +15,7 @@ from server.auth.session_user import SessionUser
 from server.infra.config import Config, load_config
 from server.infra.db import create_pool
 from server.infra.errors import APIError, register_error_handlers
+from server.infra.job_queue import job_queue
 from server.infra.jsonio import OrjsonProvider
 from server.infra.paths import STATIC_DIR, TEMPLATES_DIR
 from server.infra.runtime import resolve_services_async
@@ -77,6 +78,7 @@ async def _open_connections() -> None:
     assert state.config.database_url and state.config.redis_url
     state.pool = await create_pool(state.config.database_url)
     state.redis = Redis.from_url(state.config.redis_url)
+    state.jobs = job_queue(state.config.redis_url)
     await start_realtime()
 
 
@@ -84,6 +86,8 @@ async def _close_connections() -> None:
     state = app_state()
     await stop_realtime()
     await close_stripe_client()
+    if state.jobs is not None:
+        await state.jobs.aclose()
     if state.redis is not None:
         await state.redis.aclose()
     if state.pool is not None:

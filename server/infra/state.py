@@ -19,6 +19,8 @@ class AppState:
     config: Config
     pool: Any = None  # asyncpg.Pool once the app is serving
     redis: Redis | None = None
+    # An arq client for handing work to the worker after a commit (server.infra.job_queue).
+    jobs: Redis | None = None
 
     def require_redis(self) -> Redis:
         if self.redis is None:
@@ -37,6 +39,10 @@ def config() -> Config:
 
 def redis() -> Redis:
     return app_state().require_redis()
+
+
+def jobs() -> Redis | None:
+    return app_state().jobs
 
 
 async def db() -> asyncpg.Connection:

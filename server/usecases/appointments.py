@@ -28,6 +28,8 @@ from server.infra.errors import APIError
 from server.models import appointments
 from server.models.appointments import Appointment
 from server.models.slots import Slot
+from server.notifications.triggers import queue_move_notifications
+from server.payments.refunds import request_refund_if_paid
 from server.usecases.services import refill_day
 
 Authorize = Callable[[Appointment], None]
@@ -58,6 +60,7 @@ class MoveResult:
     before: Appointment
     after: Appointment
     freed: list[Slot] = field(default_factory=list)
+    refund_requested: bool = False
 
     @property
     def released(self) -> Slot | None:
@@ -119,7 +122,9 @@ async def move_appointment(
             freed = await refill_day(conn, before.service_id, before.slot_date, now)
         after = await appointments.select_appointment(conn, appointment_id)
         assert after is not None
-    return MoveResult(before=before, after=after, freed=freed)
+        await queue_move_notifications(conn, before, after, actor=actor.kind)
+        refund_requested = await request_refund_if_paid(conn, before, after)
+    return MoveResult(before=before, after=after, freed=freed, refund_requested=refund_requested)
 
 
 async def _lock_service_of(conn: asyncpg.Connection, appointment_id: UUID) -> None:

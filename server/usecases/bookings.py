@@ -36,6 +36,7 @@ from server.infra.errors import APIError
 from server.models import appointments, idempotency
 from server.models.appointments import Appointment, LockedSlot, NewBooking
 from server.models.slots import Slot
+from server.notifications.triggers import queue_booking_received
 from server.payments.checkout import CheckoutUnavailable, start_checkout
 from server.usecases.appointments import (
     Actor,
@@ -133,6 +134,9 @@ async def book(
         )
         appointment = await appointments.select_appointment(conn, slot.id)
         assert appointment is not None
+        await queue_booking_received(
+            conn, appointment, manage_url=manage_url(settings.base_url, appointment.id, manage_key)
+        )
         body = booking_body(
             appointment, base_url=settings.base_url, manage_key=manage_key, checkout_url=None
         )
