@@ -14,7 +14,7 @@ from websockets.exceptions import InvalidStatus
 
 from tests.conftest import BecomeProvider, LiveApp
 from tests.support.booking import book, create_service, free_slots, tomorrow
-from tests.support.sockets import close_code_of, watch_slots, ws_url
+from tests.support.sockets import close_code_of, session_cookie_header, watch_slots, ws_url
 
 
 @pytest.fixture
@@ -27,11 +27,6 @@ async def service(client: httpx.AsyncClient, become_provider: BecomeProvider) ->
 async def guest(live_app: LiveApp) -> AsyncIterator[httpx.AsyncClient]:
     async with live_app.client() as http:
         yield http
-
-
-def session_cookie_header(client: httpx.AsyncClient) -> dict[str, str]:
-    cookies = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
-    return {"Cookie": cookies}
 
 
 async def test_a_watcher_gets_a_snapshot_then_sees_a_booking_and_a_cancellation(

@@ -60,6 +60,10 @@ class Running:
     def log(self) -> str:
         return self.output.read_text(errors="replace")
 
+    def client(self) -> httpx.AsyncClient:
+        """An HTTP client of this process with a cookie jar of its own."""
+        return httpx.AsyncClient(base_url=self.url, timeout=15)
+
     async def wait_until_serving(self, timeout: float = 60) -> None:
         async with asyncio.timeout(timeout), httpx.AsyncClient(base_url=self.url) as http:
             while True:

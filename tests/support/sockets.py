@@ -8,10 +8,17 @@ from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
+import httpx
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
 Frame = dict[str, Any]
+
+
+def session_cookie_header(client: httpx.AsyncClient) -> dict[str, str]:
+    """The cookies of a signed-in HTTP client, as a WebSocket handshake header."""
+    cookies = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+    return {"Cookie": cookies}
 
 
 def ws_url(http_url: str, path: str) -> str:
