@@ -15,9 +15,10 @@ import asyncpg
 
 from jobs.periodic import PERIODIC_JOBS
 from server.infra.config import Config, ConfigError, load_config
+from server.infra.embedded import stop_embedded_if_unused
 from server.infra.migrations import MigrationError, migrate
 from server.infra.paths import HYPERCORN_TOML
-from server.infra.runtime import resolve_services
+from server.infra.runtime import resolve_services, uses_embedded
 
 log = logging.getLogger("appointly")
 
@@ -109,11 +110,17 @@ def cmd_worker(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
+    embedded = uses_embedded(config)
     config = resolve_services(config)
-    applied = asyncio.run(migrate(_database_url(config)))
-    if applied:
-        log.info("applied migrations: %s", ", ".join(applied))
-    return asyncio.run(_serve(config, args.bind, start_worker=True))
+    try:
+        applied = asyncio.run(migrate(_database_url(config)))
+        if applied:
+            log.info("applied migrations: %s", ", ".join(applied))
+        return asyncio.run(_serve(config, args.bind, start_worker=True))
+    finally:
+        # The web server and the worker have stopped by now: nothing of ours still needs them.
+        if embedded:
+            stop_embedded_if_unused(config.data_dir)
 
 
 async def _serve(config: Config, bind: str | None, *, start_worker: bool) -> int:

@@ -13,12 +13,13 @@ import asyncpg
 import httpx
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from server.infra.config import Config
 from server.infra.embedded import embedded_database_url, embedded_redis_url, stop_embedded
 from server.infra.runtime import resolve_services, resolve_services_async
 from tests.support.cli_process import (
-    WORKER_HEALTH_KEY,
+    Running,
     appointly_env,
     assert_no_traceback,
     run_appointly,
@@ -87,13 +88,32 @@ async def test_run_without_service_urls_starts_embedded_servers_shared_by_web_an
         await running.kill()
     assert status == 0, running.log()
     assert_no_traceback(running.log())
-    # The servers outlive `appointly run` (other processes may share them) until stopped.
-    redis = Redis.from_url(redis_url)
+    # Nothing else used them, so `appointly run` stopped the servers it started.
+    assert not (data_dir / "postgres" / "postmaster.pid").exists()
+    with pytest.raises((OSError, RedisError)):
+        await Redis.from_url(redis_url).ping()
+
+
+async def test_run_leaves_the_servers_running_while_another_appointly_process_uses_them(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    env = appointly_env(APPOINTLY_DATA_DIR=str(data_dir))
+    run = await start_appointly("run", env=env, output=tmp_path / "run.log")
+    serve: Running | None = None
     try:
-        assert await redis.ping()
-        assert not await redis.exists(WORKER_HEALTH_KEY)  # the worker cleaned up after itself
+        await run.wait_until_serving(timeout=60)
+        serve = await start_appointly("serve", env=env, output=tmp_path / "serve.log")
+        await serve.wait_until_serving(timeout=60)
+        assert await run.interrupt() == 0, run.log()
+        # The other process keeps working on the servers `run` started.
+        async with httpx.AsyncClient(base_url=serve.url) as http:
+            assert (await http.get("/healthz")).json() == {"ok": True}
+        assert (data_dir / "postgres" / "postmaster.pid").exists()
+        assert await serve.interrupt() == 0, serve.log()
     finally:
-        await redis.aclose()
+        await run.kill()
+        if serve is not None:
+            await serve.kill()
 
 
 async def test_a_second_command_reuses_the_running_embedded_servers(data_dir: Path) -> None:

@@ -1,8 +1,9 @@
 """Embedded PostgreSQL and Redis for a laptop with neither installed.
 
 Used only when DATABASE_URL / REDIS_URL are unset. Both servers live under APPOINTLY_DATA_DIR,
-are started by whichever Appointly process needs them first, and are left running so the web
-and worker processes share them (a file lock stops two processes starting two servers).
+are started by whichever Appointly process needs them first and shared by every Appointly
+process pointing at that folder (a file lock stops two processes starting two servers).
+`appointly run` stops them when it exits, unless another Appointly process still uses them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ log = logging.getLogger(__name__)
 
 DATABASE_NAME = "appointly"
 _UNIX_SOCKET_MAX = 100
+# Every Appointly process using a folder's servers holds a shared lock on this file while it
+# runs; the kernel drops the lock when the process ends, however it ends (even kill -9).
+_USERS_LOCK = ".users.lock"
+_held_by_us: dict[Path, int] = {}
 
 
 @contextmanager
@@ -150,3 +155,35 @@ def stop_embedded(data_dir: Path) -> None:
 
 def _pg_user() -> str | None:
     return "embedded_postgres" if os.geteuid() == 0 else None
+
+
+def use_embedded(data_dir: Path) -> None:
+    """Count this process among the users of the folder's servers until it exits."""
+    data_dir = data_dir.resolve()
+    if data_dir in _held_by_us:
+        return
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handle = os.open(data_dir / _USERS_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    # Blocks only while a last user is stopping the servers, so we never start using them
+    # half-way through their shutdown.
+    fcntl.flock(handle, fcntl.LOCK_SH)
+    _held_by_us[data_dir] = handle
+
+
+def stop_embedded_if_unused(data_dir: Path) -> bool:
+    """Stop the folder's servers if no other Appointly process uses them; whether it did."""
+    data_dir = data_dir.resolve()
+    handle = _held_by_us.pop(data_dir, None)
+    if handle is None:
+        return False
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("the embedded servers are still used by another Appointly process")
+            return False
+        stop_embedded(data_dir)
+        log.info("stopped the embedded PostgreSQL and Redis in %s", data_dir)
+        return True
+    finally:
+        os.close(handle)
