@@ -17,17 +17,29 @@ async def top_up_slots(ctx: JobContext) -> int:
 
 
 async def send_reminders(ctx: JobContext) -> int:
-    """Send the reminders that are due (filled in by the notifications issue)."""
-    return 0
+    """Queue (and have delivered) the reminders that are due; returns how many were queued."""
+    from jobs.reminders import queue_and_deliver_reminders
+
+    return await queue_and_deliver_reminders(ctx)
 
 
 async def expire_holds(ctx: JobContext) -> int:
-    """Free the slots of unpaid bookings whose hold ran out (filled in by the booking issue)."""
-    return 0
+    """Free the slots of unpaid bookings whose hold ran out, and close their Checkout Sessions."""
+    from jobs.payments import expire_unpaid_holds
+
+    return await expire_unpaid_holds(ctx)
+
+
+async def process_refunds(ctx: JobContext) -> int:
+    """Make the refunds that are due: new requests, and failed ones whose backoff has passed."""
+    from jobs.payments import make_due_refunds
+
+    return await make_due_refunds(ctx)
 
 
 PERIODIC_JOBS = {
     "top_up_slots": top_up_slots,
     "send_reminders": send_reminders,
     "expire_holds": expire_holds,
+    "process_refunds": process_refunds,
 }

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from arq import cron
+from arq import cron, func
 from arq.connections import RedisSettings
 
 from jobs.context import JobContext, close_context, open_context
-from jobs.periodic import expire_holds, send_reminders, top_up_slots
+from jobs.notifications import deliver_outbox
+from jobs.periodic import expire_holds, process_refunds, send_reminders, top_up_slots
 from server.infra.config import Config
 from server.infra.job_queue import QUEUE_NAME
 
@@ -28,11 +29,22 @@ def worker_settings(config: Config) -> type:
     redis_settings_ = RedisSettings.from_dsn(config.redis_url)
 
     class WorkerSettings:
-        functions: ClassVar[list[Any]] = [top_up_slots, send_reminders, expire_holds]
+        functions: ClassVar[list[Any]] = [
+            top_up_slots,
+            send_reminders,
+            expire_holds,
+            process_refunds,
+            # Nudged after every commit that queues mail: keep no result per nudge.
+            func(deliver_outbox, keep_result=0),
+        ]
         cron_jobs: ClassVar[list[Any]] = [
             cron(top_up_slots, hour={3}, minute={15}, run_at_startup=True),
             cron(expire_holds, second={0, 30}),
+            # The sweep behind every refund nudge; the backoff decides what is due.
+            cron(process_refunds, second={20}),
             cron(send_reminders, second={5}),
+            # The sweep behind every outbox nudge; the backoff decides what is due.
+            cron(deliver_outbox, second=set(range(0, 60, 5)), run_at_startup=True),
         ]
         redis_settings = redis_settings_
         on_startup = startup

@@ -24,12 +24,14 @@ APPOINTMENT_COLUMNS = """
     a.hold_expires_at, a.stripe_checkout_session_id, a.stripe_payment_intent_id, a.booked_at,
     a.paid_at,
     s.name AS service_name, s.location,
-    p.id AS provider_id, p.user_id AS provider_user_id, p.business_name, p.timezone
+    p.id AS provider_id, p.user_id AS provider_user_id, p.business_name, p.timezone,
+    r.status AS refund_status
 """
 APPOINTMENT_FROM = """
       FROM appointments AS a
       JOIN services AS s ON s.id = a.service_id
       JOIN providers AS p ON p.id = s.provider_id
+      LEFT JOIN refunds AS r ON r.appointment_id = a.id
 """
 
 
@@ -63,6 +65,8 @@ class Appointment:
     stripe_payment_intent_id: str | None
     booked_at: datetime
     paid_at: datetime | None
+    # requested | succeeded | failed, once a paid booking ended (server.payments.refunds).
+    refund_status: str | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -91,6 +95,7 @@ class Appointment:
             "currency": self.currency,
             "location": self.location,
             "hold_expires_at": _iso(self.hold_expires_at),
+            "refund_status": self.refund_status,
             "provider": {
                 "id": str(self.provider_id),
                 "business_name": self.business_name,

@@ -1,14 +1,151 @@
-"""Refunds: requested in the transaction that ends a paid booking, made by the worker after."""
+"""Refunds: requested in the transaction that ends a paid booking, made by the worker after.
+
+The request is a row in `refunds` (server.models.refunds), so it survives a lost nudge, a
+Redis outage or a crashed worker: `process_refunds` claims due rows, calls Stripe outside any
+transaction with one idempotency key per appointment (a retry can never refund twice), and
+records the answer. A failed attempt is retried with exponential backoff until MAX_ATTEMPTS;
+after that the refund stays `failed`, visible to the provider as the booking's refund_status.
+"""
 
 from __future__ import annotations
 
-import asyncpg
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
 
+import asyncpg
+import stripe
+from redis.asyncio import Redis
+
+from server.domain.appointments import FREES_SLOT, PaymentStatus
+from server.infra.job_queue import enqueue_job
+from server.models import payments, refunds
 from server.models.appointments import Appointment
+from server.models.refunds import Refund
+
+log = logging.getLogger(__name__)
+
+PROCESS_REFUNDS = "process_refunds"
+MAX_ATTEMPTS = 10
+FIRST_RETRY = timedelta(seconds=30)
+LONGEST_RETRY = timedelta(hours=1)
+# Long enough for the SDK's own retries against a slow Stripe; a crashed attempt waits this long.
+ATTEMPT_LEASE = timedelta(minutes=5)
+BATCH_SIZE = 50
 
 
 async def request_refund_if_paid(
     conn: asyncpg.Connection, before: Appointment, after: Appointment
 ) -> bool:
     """Record a refund request when a paid booking was just cancelled or rejected."""
-    return False
+    just_ended = after.status in FREES_SLOT and before.status not in FREES_SLOT
+    if not just_ended or after.payment_status is not PaymentStatus.PAID:
+        return False
+    if after.stripe_payment_intent_id is None:
+        log.error("paid booking %s has no payment intent to refund", after.id)
+        return False
+    return await refunds.insert_refund_request(conn, after.id, after.stripe_payment_intent_id)
+
+
+async def nudge_refunds(queue: Redis | None) -> None:
+    """After commit: have the worker make requested refunds now rather than at its next sweep."""
+    # No job id: arq keeps a finished job's id for an hour and would drop the nudge.
+    await enqueue_job(queue, PROCESS_REFUNDS)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after the `attempts`-th failed attempt: 30 s, 1 min, 2 min … 1 h."""
+    doublings = min(max(attempts - 1, 0), 16)
+    delay: timedelta = FIRST_RETRY * (2**doublings)
+    return min(delay, LONGEST_RETRY)
+
+
+@dataclass(frozen=True)
+class RefundOutcome:
+    succeeded: bool
+    stripe_refund_id: str | None = None
+    error: str | None = None
+
+
+def refund_params(refund: Refund) -> dict[str, Any]:
+    """A full refund that also takes the money back from the provider and returns our fee."""
+    return {
+        "payment_intent": refund.payment_intent_id,
+        "reverse_transfer": True,
+        "refund_application_fee": True,
+        "metadata": {"appointment_id": str(refund.appointment_id)},
+    }
+
+
+async def create_stripe_refund(client: stripe.StripeClient, refund: Refund) -> RefundOutcome:
+    """Ask Stripe for the refund; never raises for a Stripe failure."""
+    try:
+        made = await client.v1.refunds.create_async(
+            params=refund_params(refund),  # type: ignore[arg-type]
+            options={"idempotency_key": f"appointly-refund-{refund.appointment_id}"},
+        )
+    except stripe.InvalidRequestError as error:
+        if error.code == "charge_already_refunded":
+            return RefundOutcome(succeeded=True)  # refunded already, e.g. from the dashboard
+        return RefundOutcome(succeeded=False, error=_describe(error))
+    except stripe.StripeError as error:
+        return RefundOutcome(succeeded=False, error=_describe(error))
+    if made.status in ("failed", "canceled"):
+        return RefundOutcome(succeeded=False, error=f"Stripe refund {made.id} is {made.status}")
+    return RefundOutcome(succeeded=True, stripe_refund_id=made.id)
+
+
+def _describe(error: stripe.StripeError) -> str:
+    status = error.http_status or "no answer"
+    return f"{type(error).__name__} ({status}): {error.user_message or error}"
+
+
+async def record_refund_succeeded(
+    conn: asyncpg.Connection, appointment_id: UUID, stripe_refund_id: str | None
+) -> bool:
+    """The refund and the booking's payment_status say so, in one transaction."""
+    async with conn.transaction():
+        changed = await refunds.mark_refund_succeeded(conn, appointment_id, stripe_refund_id)
+        return await payments.mark_refunded(conn, appointment_id) or changed
+
+
+async def record_refund_outcome(
+    conn: asyncpg.Connection, refund: Refund, outcome: RefundOutcome, now: datetime
+) -> None:
+    if outcome.succeeded:
+        await record_refund_succeeded(conn, refund.appointment_id, outcome.stripe_refund_id)
+        log.info("refunded booking %s (%s)", refund.appointment_id, outcome.stripe_refund_id)
+        return
+    gave_up = refund.attempts >= MAX_ATTEMPTS
+    retry_at = None if gave_up else now + retry_delay(refund.attempts)
+    await refunds.mark_refund_failed(conn, refund.id, outcome.error or "unknown error", retry_at)
+    log.warning(
+        "refund of booking %s failed (attempt %d%s): %s",
+        refund.appointment_id,
+        refund.attempts,
+        ", giving up" if gave_up else "",
+        outcome.error,
+    )
+
+
+async def process_due_refunds(
+    pool: Any, client: stripe.StripeClient, *, now: datetime | None = None
+) -> int:
+    """Attempt every refund that is due; returns how many succeeded.
+
+    Safe in two workers at once: each refund is claimed (SKIP LOCKED) before its Stripe call.
+    """
+    now = now or datetime.now(UTC)
+    async with pool.acquire() as conn, conn.transaction():
+        due = await refunds.claim_due_refunds(
+            conn, now, max_attempts=MAX_ATTEMPTS, lease=ATTEMPT_LEASE, limit=BATCH_SIZE
+        )
+    succeeded = 0
+    for refund in due:
+        outcome = await create_stripe_refund(client, refund)
+        async with pool.acquire() as conn:
+            await record_refund_outcome(conn, refund, outcome, now)
+        succeeded += outcome.succeeded
+    return succeeded

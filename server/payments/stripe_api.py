@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -45,6 +47,19 @@ def connect_stripe(settings: Config) -> StripeConnection:
         http_client=http_client,
     )
     return StripeConnection(client=client, http_client=http_client)
+
+
+@asynccontextmanager
+async def stripe_outside_requests(settings: Config) -> AsyncIterator[stripe.StripeClient | None]:
+    """A client for one job run or command (None without STRIPE_SECRET_KEY), closed after."""
+    if not settings.stripe_enabled:
+        yield None
+        return
+    connection = connect_stripe(settings)
+    try:
+        yield connection.client
+    finally:
+        await connection.close()
 
 
 def payments_disabled() -> APIError:

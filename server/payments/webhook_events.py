@@ -10,11 +10,17 @@ import asyncpg
 from pydantic import BaseModel, ConfigDict, Field
 
 from server.models import providers, stripe_events
+from server.payments.checkout_events import (
+    AfterCommit,
+    charge_refunded,
+    checkout_session_completed,
+    checkout_session_expired,
+)
 
 log = logging.getLogger(__name__)
 
 EventObject = dict[str, Any]
-EventHandler = Callable[[asyncpg.Connection, EventObject], Awaitable[None]]
+EventHandler = Callable[[asyncpg.Connection, EventObject, AfterCommit], Awaitable[None]]
 
 
 class EventData(BaseModel):
@@ -31,7 +37,9 @@ class StripeEvent(BaseModel):
     data: EventData
 
 
-async def account_updated(conn: asyncpg.Connection, account: EventObject) -> None:
+async def account_updated(
+    conn: asyncpg.Connection, account: EventObject, after: AfterCommit
+) -> None:
     """A Connect account changed: mirror whether it can take charges."""
     account_id = account.get("id")
     if not isinstance(account_id, str):
@@ -42,24 +50,30 @@ async def account_updated(conn: asyncpg.Connection, account: EventObject) -> Non
         log.info("account.updated for %s, which no provider has", account_id)
 
 
-async def record_only(conn: asyncpg.Connection, event_object: EventObject) -> None:
-    """An event we accept and remember but do not act on (yet)."""
+async def record_only(
+    conn: asyncpg.Connection, event_object: EventObject, after: AfterCommit
+) -> None:
+    """An event we accept and remember but do not act on."""
 
 
 # Event type → its effect. Types not listed here are recorded and otherwise ignored.
 HANDLERS: dict[str, EventHandler] = {
     "account.updated": account_updated,
-    "checkout.session.completed": record_only,
-    "checkout.session.expired": record_only,
-    "charge.refunded": record_only,
+    "checkout.session.completed": checkout_session_completed,
+    "checkout.session.expired": checkout_session_expired,
+    "charge.refunded": charge_refunded,
 }
 
 
-async def apply_event(conn: asyncpg.Connection, event: StripeEvent) -> bool:
-    """Record the event and apply its effect in one transaction; False for a redelivery."""
+async def apply_event(conn: asyncpg.Connection, event: StripeEvent) -> AfterCommit | None:
+    """Record the event and apply its effect in one transaction; None for a redelivery.
+
+    The caller announces the returned AfterCommit once this has returned (committed).
+    """
     handler = HANDLERS.get(event.type, record_only)
+    after = AfterCommit()
     async with conn.transaction():
         if not await stripe_events.insert_stripe_event(conn, event.id, event.type):
-            return False
-        await handler(conn, event.data.object)
-    return True
+            return None
+        await handler(conn, event.data.object, after)
+    return after

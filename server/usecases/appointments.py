@@ -124,6 +124,8 @@ async def move_appointment(
         assert after is not None
         await queue_move_notifications(conn, before, after, actor=actor.kind)
         refund_requested = await request_refund_if_paid(conn, before, after)
+        if refund_requested:  # re-read, so the booking shows its refund under way
+            after = await appointments.select_appointment(conn, appointment_id) or after
     return MoveResult(before=before, after=after, freed=freed, refund_requested=refund_requested)
 
 

@@ -118,10 +118,16 @@ def _new_id(prefix: str) -> str:
 
 class StripeStandIn:
     def __init__(self) -> None:
+        # Checkout, payment intents and refunds live beside this file (it would grow too long).
+        from tests.support.stripe_checkout import checkout_routes
+
         self.server: RunningServer | None = None
         self.requests: list[RecordedRequest] = []
         self.accounts: dict[str, dict[str, Any]] = {}
         self.account_links: list[dict[str, Any]] = []
+        self.checkout_sessions: dict[str, dict[str, Any]] = {}
+        self.payment_intents: dict[str, dict[str, Any]] = {}
+        self.refunds: dict[str, dict[str, Any]] = {}
         self._failures: list[_Failure] = []
         self._holds: dict[tuple[str, str], _Hold] = {}
         self._idempotent: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
@@ -130,6 +136,7 @@ class StripeStandIn:
             ("GET", re.compile(r"/v1/accounts/(?P<id>acct_\w+)"), self._retrieve_account),
             ("DELETE", re.compile(r"/v1/accounts/(?P<id>acct_\w+)"), self._delete_account),
             ("POST", re.compile(r"/v1/account_links"), self._create_account_link),
+            *checkout_routes(self),
         ]
 
     @property
@@ -155,6 +162,9 @@ class StripeStandIn:
         self.requests.clear()
         self.accounts.clear()
         self.account_links.clear()
+        self.checkout_sessions.clear()
+        self.payment_intents.clear()
+        self.refunds.clear()
         self._failures.clear()
         self._holds.clear()
         self._idempotent.clear()

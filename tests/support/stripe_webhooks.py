@@ -1,4 +1,5 @@
-"""Build Stripe webhook deliveries signed exactly as Stripe documents it.
+"""Build Stripe webhook deliveries signed exactly as Stripe documents it, and the steps of an
+online payment around them (onboarding a provider, booking, paying) for the payment tests.
 
 The signature is computed here by hand (HMAC-SHA256 of "{timestamp}.{payload}" with the
 endpoint's secret, sent as `Stripe-Signature: t=…,v1=…`), not with the SDK, so the tests check
@@ -17,7 +18,8 @@ from typing import Any
 
 import httpx
 
-from tests.support.stripe_stub import WEBHOOK_SECRET
+from tests.support.stripe_checkout import complete_payment
+from tests.support.stripe_stub import WEBHOOK_SECRET, StripeStandIn
 
 API_VERSION = "2025-03-31.basil"
 WEBHOOK_PATH = "/webhooks/stripe"
@@ -78,3 +80,64 @@ async def deliver(
 ) -> httpx.Response:
     """Deliver `event` as Stripe would, signed now."""
     return await post_webhook(http, signed_webhook(event, secret=secret))
+
+
+async def enable_online_payments(http: httpx.AsyncClient, stand_in: StripeStandIn) -> str:
+    """Take the provider signed in on `http` through Connect onboarding at the stand-in, and
+    tell the app as Stripe would (account.updated); returns the connected account's id."""
+    response = await http.post("/api/providers/me/stripe/connect")
+    assert response.status_code == 200, response.text
+    provider = (await http.get("/api/providers/me")).json()["provider"]
+    account = stand_in.complete_onboarding(provider["stripe_account_id"])
+    assert (await deliver(http, stripe_event("account.updated", account))).status_code == 200
+    provider = (await http.get("/api/providers/me")).json()["provider"]
+    assert provider["charges_enabled"] is True
+    account_id: str = provider["stripe_account_id"]
+    return account_id
+
+
+def session_for(stand_in: StripeStandIn, appointment_id: str) -> dict[str, Any]:
+    """The Checkout Session the stand-in opened for a booking (by its client reference)."""
+    found = [
+        session
+        for session in stand_in.checkout_sessions.values()
+        if session["client_reference_id"] == appointment_id
+    ]
+    assert len(found) == 1, f"{len(found)} sessions for {appointment_id}"
+    return found[0]
+
+
+def booking_api_path(booking: dict[str, Any], action: str = "") -> str:
+    """/api/bookings/{id}{action}?key=… from a POST /api/bookings answer's manage link."""
+    key = booking["manage_url"].partition("?key=")[2]
+    return f"/api/bookings/{booking['appointment']['id']}{action}?key={key}"
+
+
+async def book_online(http: httpx.AsyncClient, slot: dict[str, Any]) -> dict[str, Any]:
+    """Book `slot` of a paid service; the POST /api/bookings answer, awaiting payment."""
+    response = await http.post(
+        "/api/bookings",
+        json={"slot_id": slot["id"], "customer_name": "Grace", "customer_email": "g@example.com"},
+    )
+    assert response.status_code == 201, response.text
+    booking: dict[str, Any] = response.json()
+    assert booking["appointment"]["payment_status"] == "awaiting_payment"
+    return booking
+
+
+async def pay(
+    http: httpx.AsyncClient, stand_in: StripeStandIn, booking: dict[str, Any]
+) -> dict[str, Any]:
+    """The customer pays at the stand-in and Stripe tells the app; the paid session."""
+    session = complete_payment(stand_in, session_for(stand_in, booking["appointment"]["id"])["id"])
+    response = await deliver(http, stripe_event("checkout.session.completed", session))
+    assert response.status_code == 200, response.text
+    return session
+
+
+async def appointment_of(http: httpx.AsyncClient, booking: dict[str, Any]) -> dict[str, Any]:
+    """The booking as its customer sees it now (through its manage key)."""
+    response = await http.get(booking_api_path(booking))
+    assert response.status_code == 200, response.text
+    appointment: dict[str, Any] = response.json()["appointment"]
+    return appointment

@@ -1,0 +1,34 @@
+"""The worker's payment jobs: freeing expired holds and making requested refunds.
+
+Both read their work from the database, so a run is never lost work: a nudge that never
+arrived is covered by the next cron sweep, and two workers running one at once share the work.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from jobs.context import JobContext
+from server.payments.holds import free_expired_holds
+from server.payments.refunds import process_due_refunds
+from server.payments.stripe_api import stripe_outside_requests
+
+log = logging.getLogger(__name__)
+
+
+async def expire_unpaid_holds(ctx: JobContext, now: datetime | None = None) -> int:
+    """Free the slots of unpaid bookings whose hold ended by `now` (default: the clock)."""
+    async with stripe_outside_requests(ctx["config"]) as client:
+        return await free_expired_holds(
+            ctx["pool"], ctx["app_redis"], client, now=now or datetime.now(UTC)
+        )
+
+
+async def make_due_refunds(ctx: JobContext, now: datetime | None = None) -> int:
+    """Attempt the refunds that are due by `now`; returns how many succeeded."""
+    async with stripe_outside_requests(ctx["config"]) as client:
+        if client is None:
+            log.debug("STRIPE_SECRET_KEY is not set: no refunds can be made")
+            return 0
+        return await process_due_refunds(ctx["pool"], client, now=now or datetime.now(UTC))

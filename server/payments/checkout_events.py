@@ -1,0 +1,150 @@
+"""What Stripe's payment events do to a booking: paid, hold expired, refunded.
+
+Each runs inside the transaction that records the event id (server.payments.webhook_events),
+so it takes effect once; each is also a no-op when the booking is already in the state the
+event leads to, so an event about a booking that moved on changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from redis.asyncio import Redis
+
+from realtime.publish import publish_appointment_event
+from server.domain.appointments import FREES_SLOT, PaymentStatus, Status
+from server.models import appointments, payments, refunds
+from server.models.appointments import Appointment
+from server.payments.holds import release_hold
+from server.payments.refunds import nudge_refunds
+from server.usecases.appointments import MoveResult, announce_move
+
+log = logging.getLogger(__name__)
+
+EventObject = dict[str, Any]
+PAID_EVENT = "paid"
+
+
+@dataclass
+class AfterCommit:
+    """What an event's effect must tell others once its transaction has committed."""
+
+    paid: Appointment | None = None
+    moved: MoveResult | None = None
+    refund_requested: bool = False
+
+    async def announce(self, redis: Redis | None, jobs: Redis | None) -> None:
+        if self.paid is not None:
+            await publish_appointment_event(
+                redis, self.paid.provider_id, PAID_EVENT, self.paid.to_json()
+            )
+        if self.moved is not None:
+            await announce_move(redis, self.moved)
+        if self.refund_requested:
+            await nudge_refunds(jobs)
+
+
+def appointment_id_of(session: EventObject) -> UUID | None:
+    """The booking a Checkout Session is for: its metadata, else its client reference."""
+    metadata = session.get("metadata") or {}
+    for candidate in (metadata.get("appointment_id"), session.get("client_reference_id")):
+        if isinstance(candidate, str):
+            try:
+                return UUID(candidate)
+            except ValueError:
+                continue
+    return None
+
+
+def _object_id(value: object) -> str | None:
+    """An id field that may arrive as the id or, expanded, as the object."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) and value else None
+
+
+async def checkout_session_completed(
+    conn: asyncpg.Connection, session: EventObject, after: AfterCommit
+) -> None:
+    """The customer paid: the booking is paid and its hold ends. Paid too late, after the hold
+    ran out or the booking was cancelled, it stays cancelled and the money goes back."""
+    if session.get("payment_status") != "paid":
+        log.info("Checkout Session %s completed unpaid; waiting for payment", session.get("id"))
+        return
+    appointment_id = appointment_id_of(session)
+    booking = (
+        None
+        if appointment_id is None
+        else await appointments.lock_appointment(conn, appointment_id)
+    )
+    if booking is None:
+        log.error("Checkout Session %s paid for no known booking", session.get("id"))
+        return
+    payment_intent = _object_id(session.get("payment_intent"))
+    if not await payments.mark_paid(conn, booking.id, payment_intent):
+        return  # already paid (or refunded): nothing left to do
+    if booking.status in FREES_SLOT:
+        after.refund_requested = await _refund_late_payment(conn, booking, payment_intent)
+        return
+    after.paid = await appointments.select_appointment(conn, booking.id)
+
+
+async def _refund_late_payment(
+    conn: asyncpg.Connection, booking: Appointment, payment_intent: str | None
+) -> bool:
+    log.warning("booking %s was paid after it ended (%s); refunding", booking.id, booking.status)
+    if payment_intent is None:
+        log.error("late payment for %s names no payment intent to refund", booking.id)
+        return False
+    return await refunds.insert_refund_request(conn, booking.id, payment_intent)
+
+
+async def checkout_session_expired(
+    conn: asyncpg.Connection, session: EventObject, after: AfterCommit
+) -> None:
+    """The customer can no longer pay: free the slot the unpaid booking held."""
+    appointment_id = appointment_id_of(session)
+    booking = (
+        None
+        if appointment_id is None
+        else await appointments.select_appointment(conn, appointment_id)
+    )
+    if booking is None or not _holds_for_session(booking, session):
+        return
+    after.moved = await release_hold(conn, booking.id, now=datetime.now(UTC))
+
+
+def _holds_for_session(booking: Appointment, session: EventObject) -> bool:
+    """An unpaid live booking whose current session is this one (not an older one)."""
+    return (
+        booking.payment_status is PaymentStatus.AWAITING_PAYMENT
+        and booking.status in (Status.PENDING, Status.CONFIRMED)
+        and booking.stripe_checkout_session_id in (None, session.get("id"))
+    )
+
+
+async def charge_refunded(
+    conn: asyncpg.Connection, charge: EventObject, after: AfterCommit
+) -> None:
+    """A charge was refunded in full (by us or from Stripe's dashboard): the booking says so."""
+    payment_intent = _object_id(charge.get("payment_intent"))
+    if charge.get("refunded") is not True or payment_intent is None:
+        return  # a partial refund leaves the booking paid
+    appointment_id = await payments.select_appointment_id_by_payment_intent(conn, payment_intent)
+    if appointment_id is None:
+        log.info("charge.refunded for %s, which no booking has", payment_intent)
+        return
+    refund_id = _latest_refund_id(charge)
+    await refunds.insert_succeeded_refund(conn, appointment_id, payment_intent, refund_id)
+    await refunds.mark_refund_succeeded(conn, appointment_id, refund_id)
+    await payments.mark_refunded(conn, appointment_id)
+
+
+def _latest_refund_id(charge: EventObject) -> str | None:
+    listed = (charge.get("refunds") or {}).get("data") or []
+    return _object_id(listed[0]) if listed else None

@@ -1,0 +1,384 @@
+"""Unpaid holds running out (the expire_holds sweep, Stripe's expired event) and refunds of
+paid bookings that end (requested in the move, made by the worker, retried, never lost)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from arq.connections import ArqRedis
+from arq.worker import Worker
+from redis.asyncio import Redis
+
+from jobs.context import JobContext
+from jobs.payments import expire_unpaid_holds, make_due_refunds
+from jobs.worker import worker_settings
+from server.domain.appointments import Move
+from server.infra.job_queue import QUEUE_NAME
+from server.payments.refunds import MAX_ATTEMPTS
+from server.usecases.appointments import Actor, move_appointment
+from tests.conftest import BecomeProvider, LiveApp
+from tests.support.booking import create_service, free_slots, tomorrow
+from tests.support.cli_process import appointly_env, assert_no_traceback, run_appointly
+from tests.support.sockets import Frame, watch_slots
+from tests.support.stripe_checkout import (
+    complete_payment,
+    expire_session,
+    refund_stripe_side,
+    refunded_charge,
+)
+from tests.support.stripe_stub import SECRET_KEY, StripeStandIn
+from tests.support.stripe_webhooks import (
+    appointment_of,
+    book_online,
+    booking_api_path,
+    deliver,
+    enable_online_payments,
+    pay,
+    session_for,
+    stripe_event,
+)
+
+
+@pytest.fixture(autouse=True)
+def fresh_stand_in(stripe_stand_in: StripeStandIn) -> StripeStandIn:
+    stripe_stand_in.reset()
+    return stripe_stand_in
+
+
+@pytest.fixture
+async def paid_service(
+    client: httpx.AsyncClient, become_provider: BecomeProvider, stripe_stand_in: StripeStandIn
+) -> dict[str, Any]:
+    await become_provider()
+    await enable_online_payments(client, stripe_stand_in)
+    return await create_service(client, price_cents=3000, currency="GBP")
+
+
+@pytest.fixture
+async def guest(live_app: LiveApp) -> AsyncIterator[httpx.AsyncClient]:
+    async with live_app.client() as http:
+        yield http
+
+
+@pytest.fixture
+def job_ctx(live_app: LiveApp, db_pool: Any, redis_client: Redis) -> JobContext:
+    """What the worker gives a job, pointing at the test database, Redis and Stripe stand-in."""
+    return {"config": live_app.config, "pool": db_pool, "app_redis": redis_client}
+
+
+async def book_first_slot(guest: httpx.AsyncClient, service: dict[str, Any]) -> dict[str, Any]:
+    return await book_online(guest, (await free_slots(guest, service["id"], tomorrow()))[0])
+
+
+def after_hold(booking: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(booking["appointment"]["hold_expires_at"]) + timedelta(seconds=1)
+
+
+def offered_again(start_time: str, booked_id: str) -> Any:
+    def check(view: dict[str, Frame]) -> bool:
+        slot = view.get(start_time)
+        return slot is not None and slot["available"] and slot["id"] != booked_id
+
+    return check
+
+
+async def cancelled_history(db: asyncpg.Connection, appointment_id: str) -> list[tuple[str, str]]:
+    rows = await db.fetch(
+        """
+        SELECT actor, reason FROM appointment_events
+         WHERE appointment_id = $1::uuid AND to_status = 'CANCELLED'
+        """,
+        appointment_id,
+    )
+    return [(row["actor"], row["reason"]) for row in rows]
+
+
+# --- Holds --------------------------------------------------------------------------------------
+
+
+async def test_the_sweep_frees_an_expired_hold_and_watchers_see_the_slot_return(
+    live_app: LiveApp,
+    guest: httpx.AsyncClient,
+    paid_service: dict[str, Any],
+    job_ctx: JobContext,
+    stripe_stand_in: StripeStandIn,
+    db: asyncpg.Connection,
+) -> None:
+    slot = (await free_slots(guest, paid_service["id"], tomorrow()))[0]
+    async with watch_slots(live_app.url, paid_service["id"], tomorrow()) as watcher:
+        booking = await book_online(guest, slot)
+        await watcher.wait_for_view(lambda view: not view[slot["start_time"]]["available"])
+
+        assert await expire_unpaid_holds(job_ctx) == 0  # the hold has not run out yet
+        assert await expire_unpaid_holds(job_ctx, now=after_hold(booking)) == 1
+
+        await watcher.wait_for_view(offered_again(slot["start_time"], slot["id"]))
+    appointment = await appointment_of(guest, booking)
+    assert appointment["status"] == "CANCELLED"
+    assert await cancelled_history(db, slot["id"]) == [("system", "payment not completed")]
+    session = session_for(stripe_stand_in, slot["id"])
+    assert session["status"] == "expired"  # nobody can pay for the freed slot any more
+    assert stripe_stand_in.requests_to("POST", f"/v1/checkout/sessions/{session['id']}/expire")
+
+
+async def test_stripe_expiring_the_session_frees_the_hold(
+    live_app: LiveApp,
+    guest: httpx.AsyncClient,
+    paid_service: dict[str, Any],
+    stripe_stand_in: StripeStandIn,
+    db: asyncpg.Connection,
+) -> None:
+    slot = (await free_slots(guest, paid_service["id"], tomorrow()))[0]
+    async with watch_slots(live_app.url, paid_service["id"], tomorrow()) as watcher:
+        booking = await book_online(guest, slot)
+        await watcher.wait_for_view(lambda view: not view[slot["start_time"]]["available"])
+        expired = expire_session(stripe_stand_in, session_for(stripe_stand_in, slot["id"])["id"])
+        event = stripe_event("checkout.session.expired", expired)
+        assert (await deliver(guest, event)).status_code == 200
+        await watcher.wait_for_view(offered_again(slot["start_time"], slot["id"]))
+        assert (await deliver(guest, event)).status_code == 200  # redelivered: nothing more
+    assert (await appointment_of(guest, booking))["status"] == "CANCELLED"
+    assert await cancelled_history(db, slot["id"]) == [("system", "payment not completed")]
+
+
+async def test_an_expired_session_of_a_paid_booking_changes_nothing(
+    guest: httpx.AsyncClient, paid_service: dict[str, Any], stripe_stand_in: StripeStandIn
+) -> None:
+    booking = await book_first_slot(guest, paid_service)
+    session = await pay(guest, stripe_stand_in, booking)
+    expired = {**session, "status": "expired"}
+    assert (await deliver(guest, stripe_event("checkout.session.expired", expired))).is_success
+    appointment = await appointment_of(guest, booking)
+    assert (appointment["status"], appointment["payment_status"]) == ("PENDING", "paid")
+
+
+async def test_two_sweeps_at_once_free_each_hold_exactly_once(
+    guest: httpx.AsyncClient,
+    paid_service: dict[str, Any],
+    job_ctx: JobContext,
+    db: asyncpg.Connection,
+) -> None:
+    slots = (await free_slots(guest, paid_service["id"], tomorrow()))[:6]
+    bookings = [await book_online(guest, slot) for slot in slots]
+    later = max(after_hold(booking) for booking in bookings)
+
+    freed = await asyncio.gather(
+        expire_unpaid_holds(job_ctx, now=later), expire_unpaid_holds(job_ctx, now=later)
+    )
+
+    assert sum(freed) == len(slots)
+    for slot in slots:
+        assert await cancelled_history(db, slot["id"]) == [("system", "payment not completed")]
+    offered = {s["start_time"] for s in await free_slots(guest, paid_service["id"], tomorrow())}
+    assert {slot["start_time"] for slot in slots} <= offered
+
+
+@pytest.mark.slow
+async def test_run_job_expire_holds_frees_holds_that_ran_out(
+    guest: httpx.AsyncClient,
+    paid_service: dict[str, Any],
+    database_url: str,
+    redis_url: str,
+    live_app: LiveApp,
+    db: asyncpg.Connection,
+) -> None:
+    booking = await book_first_slot(guest, paid_service)
+    await db.execute(
+        "UPDATE appointments SET hold_expires_at = now() - interval '1 minute' WHERE id = $1::uuid",
+        booking["appointment"]["id"],
+    )
+    env = appointly_env(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        STRIPE_SECRET_KEY=SECRET_KEY,
+        STRIPE_API_BASE=live_app.config.stripe_api_base,
+    )
+    finished = await run_appointly("run-job", "expire_holds", env=env)
+    assert finished.status == 0, finished.stderr
+    assert finished.stdout.strip() == "expire_holds: 1"
+    assert_no_traceback(finished.stderr)
+    assert (await appointment_of(guest, booking))["status"] == "CANCELLED"
+
+
+# --- Refunds ------------------------------------------------------------------------------------
+
+
+async def run_burst_worker(live_app: LiveApp) -> None:
+    """A real arq worker on the test Redis that runs what is queued, then stops."""
+    settings: Any = worker_settings(live_app.config)
+    worker = Worker(
+        functions=settings.functions,
+        queue_name=QUEUE_NAME,
+        redis_settings=settings.redis_settings,
+        on_startup=settings.on_startup,
+        on_shutdown=settings.on_shutdown,
+        ctx=dict(settings.ctx),
+        burst=True,
+        poll_delay=0.05,
+        handle_signals=False,
+    )
+    try:
+        async with asyncio.timeout(30):
+            await worker.main()
+    finally:
+        await worker.close()
+
+
+async def queued_job_names(redis_url: str) -> list[str]:
+    queue = ArqRedis.from_url(redis_url)
+    try:
+        return [job.function for job in await queue.queued_jobs(queue_name=QUEUE_NAME)]
+    finally:
+        await queue.aclose()
+
+
+async def test_cancelling_a_paid_booking_refunds_it_through_the_worker(
+    live_app: LiveApp,
+    guest: httpx.AsyncClient,
+    paid_service: dict[str, Any],
+    stripe_stand_in: StripeStandIn,
+    redis_url: str,
+) -> None:
+    booking = await book_first_slot(guest, paid_service)
+    session = await pay(guest, stripe_stand_in, booking)
+
+    cancelled = await guest.post(booking_api_path(booking, "/cancel"))
+    assert cancelled.status_code == 200, cancelled.text
+    appointment = cancelled.json()["appointment"]
+    assert (appointment["status"], appointment["payment_status"]) == ("CANCELLED", "paid")
+    assert appointment["refund_status"] == "requested"
+    assert "process_refunds" in await queued_job_names(redis_url)
+
+    await run_burst_worker(live_app)
+
+    [sent] = stripe_stand_in.requests_to("POST", "/v1/refunds")
+    assert sent.form["payment_intent"] == session["payment_intent"]
+    assert sent.form["reverse_transfer"] == "true"
+    assert sent.form["refund_application_fee"] == "true"
+    assert sent.headers["Idempotency-Key"] == f"appointly-refund-{appointment['id']}"
+    appointment = await appointment_of(guest, booking)
+    assert (appointment["payment_status"], appointment["refund_status"]) == (
+        "refunded",
+        "succeeded",
+    )
+    # Stripe then reports the refunded charge: already known, nothing changes.
+    charge = refunded_charge(stripe_stand_in, session["payment_intent"])
+    assert (await deliver(guest, stripe_event("charge.refunded", charge))).is_success
+    assert await appointment_of(guest, booking) == appointment
+
+
+async def test_a_provider_rejecting_a_paid_booking_requests_its_refund(
+    guest: httpx.AsyncClient,
+    paid_service: dict[str, Any],
+    stripe_stand_in: StripeStandIn,
+    db: asyncpg.Connection,
+    job_ctx: JobContext,
+) -> None:
+    booking = await book_first_slot(guest, paid_service)
+    await pay(guest, stripe_stand_in, booking)
+    result = await move_appointment(
+        db,
+        booking["appointment"]["id"],
+        Move.REJECT,
+        actor=Actor("provider"),
+        authorize=lambda _: None,
+        now=datetime.now().astimezone(),
+    )
+    assert result.refund_requested is True
+    assert result.after.refund_status == "requested"
+    assert await make_due_refunds(job_ctx) == 1
+    assert (await appointment_of(guest, booking))["payment_status"] == "refunded"
+
+
+async def test_a_refund_stripe_fails_is_visible_and_retried_until_it_succeeds(
+    guest: httpx.AsyncClient,
+    paid_service: dict[str, Any],
+    stripe_stand_in: StripeStandIn,
+    job_ctx: JobContext,
+    db: asyncpg.Connection,
+) -> None:
+    booking = await book_first_slot(guest, paid_service)
+    await pay(guest, stripe_stand_in, booking)
+    assert (await guest.post(booking_api_path(booking, "/cancel"))).status_code == 200
+    now = datetime.now().astimezone()
+
+    stripe_stand_in.fail_next(500, method="POST", path="/v1/refunds")
+    assert await make_due_refunds(job_ctx, now=now) == 0
+    failed = await appointment_of(guest, booking)
+    assert (failed["payment_status"], failed["refund_status"]) == ("paid", "failed")
+    stored = await db.fetchrow(
+        "SELECT attempts, last_error FROM refunds WHERE appointment_id = $1::uuid",
+        booking["appointment"]["id"],
+    )
+    assert stored["attempts"] == 1 and "500" in stored["last_error"]
+
+    assert await make_due_refunds(job_ctx, now=now) == 0  # backing off: not due yet
+    assert len(stripe_stand_in.requests_to("POST", "/v1/refunds")) == 1
+
+    assert await make_due_refunds(job_ctx, now=now + timedelta(minutes=1)) == 1
+    refunded = await appointment_of(guest, booking)
+    assert (refunded["payment_status"], refunded["refund_status"]) == ("refunded", "succeeded")
+    keys = {
+        r.headers["Idempotency-Key"] for r in stripe_stand_in.requests_to("POST", "/v1/refunds")
+    }
+    assert keys == {f"appointly-refund-{booking['appointment']['id']}"}
+
+
+async def test_a_refund_that_keeps_failing_stays_failed_after_the_last_attempt(
+    guest: httpx.AsyncClient,
+    paid_service: dict[str, Any],
+    stripe_stand_in: StripeStandIn,
+    job_ctx: JobContext,
+) -> None:
+    booking = await book_first_slot(guest, paid_service)
+    await pay(guest, stripe_stand_in, booking)
+    assert (await guest.post(booking_api_path(booking, "/cancel"))).status_code == 200
+    moment = datetime.now().astimezone()
+    for _ in range(MAX_ATTEMPTS + 2):
+        stripe_stand_in.fail_next(400, method="POST", path="/v1/refunds", message="No.")
+        assert await make_due_refunds(job_ctx, now=moment) == 0
+        moment += timedelta(hours=2)
+    assert len(stripe_stand_in.requests_to("POST", "/v1/refunds")) == MAX_ATTEMPTS
+    appointment = await appointment_of(guest, booking)
+    assert (appointment["payment_status"], appointment["refund_status"]) == ("paid", "failed")
+
+
+async def test_paying_after_the_hold_was_freed_refunds_instead_of_booking(
+    guest: httpx.AsyncClient,
+    paid_service: dict[str, Any],
+    stripe_stand_in: StripeStandIn,
+    job_ctx: JobContext,
+) -> None:
+    booking = await book_first_slot(guest, paid_service)
+    appointment_id = booking["appointment"]["id"]
+    # The customer pays at the very last moment, so closing the session fails: too late.
+    paid = complete_payment(stripe_stand_in, session_for(stripe_stand_in, appointment_id)["id"])
+    assert await expire_unpaid_holds(job_ctx, now=after_hold(booking)) == 1
+    event = stripe_event("checkout.session.completed", paid)
+    assert (await deliver(guest, event)).status_code == 200
+
+    appointment = await appointment_of(guest, booking)
+    assert appointment["status"] == "CANCELLED"  # not resurrected
+    assert (appointment["payment_status"], appointment["refund_status"]) == ("paid", "requested")
+    assert await make_due_refunds(job_ctx) == 1
+    assert (await appointment_of(guest, booking))["payment_status"] == "refunded"
+
+
+async def test_a_refund_made_in_the_stripe_dashboard_is_mirrored(
+    guest: httpx.AsyncClient, paid_service: dict[str, Any], stripe_stand_in: StripeStandIn
+) -> None:
+    booking = await book_first_slot(guest, paid_service)
+    session = await pay(guest, stripe_stand_in, booking)
+    charge = refund_stripe_side(stripe_stand_in, session["payment_intent"])
+    assert (await deliver(guest, stripe_event("charge.refunded", charge))).is_success
+    appointment = await appointment_of(guest, booking)
+    assert (appointment["payment_status"], appointment["refund_status"]) == (
+        "refunded",
+        "succeeded",
+    )
