@@ -2,13 +2,30 @@
 
 Called from inside the transactions of server.usecases.bookings and
 server.usecases.appointments, so a message exists exactly when its change committed.
+
+One message per event per recipient (the dedupe key is the appointment, the event and the
+recipient's role). A booking still awaiting online payment is not yet a booking anyone is told
+about: its messages are queued held and released when it is paid (outbox.release_held). If it
+ends before it is paid, the held messages are dropped and the provider hears nothing; the
+customer gets a short "not completed" e-mail when their payment hold ran out (a system cancel
+after a checkout was started), and their receipt or the provider's answer otherwise.
 """
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import asyncpg
 
+from server.domain.appointments import PaymentStatus, Status
 from server.models.appointments import Appointment
+from server.notifications.messages import (
+    appointment_context,
+    calendar_attachment,
+    customer_zone,
+    provider_zone,
+)
+from server.notifications.outbox import drop_held, queue_email
 
 
 async def queue_booking_received(
@@ -16,9 +33,106 @@ async def queue_booking_received(
 ) -> None:
     """A new booking: the customer's "received" e-mail (with the manage link) and the
     provider's "new booking" e-mail. Held back while the booking awaits online payment."""
+    held = appointment.payment_status is PaymentStatus.AWAITING_PAYMENT
+    base_url = manage_url.split("/bookings/", 1)[0]
+    await _to_customer(
+        conn, appointment, "booking_received", held=held, extra={"manage_url": manage_url}
+    )
+    await _to_provider(
+        conn,
+        appointment,
+        "booking_new",
+        held=held,
+        extra={"dashboard_url": f"{base_url}/dashboard"},
+    )
 
 
 async def queue_move_notifications(
     conn: asyncpg.Connection, before: Appointment, after: Appointment, *, actor: str
 ) -> None:
     """One message per recipient for a status move (confirmed, rejected, cancelled, …)."""
+    if after.status is before.status:
+        return
+    unpaid = before.payment_status is PaymentStatus.AWAITING_PAYMENT
+    if after.status is Status.CONFIRMED:
+        await _to_customer(conn, after, "booking_confirmed", held=unpaid, with_calendar=True)
+    elif after.status is Status.REJECTED:
+        await drop_held(conn, after.id)
+        await _to_customer(conn, after, "booking_rejected")
+    elif after.status is Status.CANCELLED:
+        await drop_held(conn, after.id)
+        await _queue_cancellation(conn, before, after, actor=actor, unpaid=unpaid)
+
+
+async def _queue_cancellation(
+    conn: asyncpg.Connection,
+    before: Appointment,
+    after: Appointment,
+    *,
+    actor: str,
+    unpaid: bool,
+) -> None:
+    if actor == "customer":
+        await _to_customer(conn, after, "booking_cancelled_receipt")
+        if not unpaid:
+            await _to_provider(conn, after, "booking_cancelled_by_customer")
+    elif actor == "provider":
+        await _to_customer(conn, after, "booking_cancelled")
+    elif unpaid:
+        # The payment hold ran out. No checkout session means Stripe never started and the
+        # customer was already told so by the booking request itself.
+        if before.stripe_checkout_session_id is not None:
+            await _to_customer(conn, after, "booking_not_completed")
+    else:
+        await _to_customer(conn, after, "booking_cancelled")
+
+
+async def _to_customer(
+    conn: asyncpg.Connection,
+    appointment: Appointment,
+    kind: str,
+    *,
+    held: bool = False,
+    with_calendar: bool = False,
+    extra: dict[str, str] | None = None,
+) -> None:
+    context = appointment_context(appointment, customer_zone(appointment)) | (extra or {})
+    await queue_email(
+        conn,
+        kind=kind,
+        to=appointment.customer_email,
+        context=context,
+        dedupe_key=f"appointment:{appointment.id}:{kind}:customer",
+        appointment_id=appointment.id,
+        user_id=appointment.customer_user_id,
+        held=held,
+        attachments=[calendar_attachment(appointment)] if with_calendar else (),
+    )
+
+
+async def _to_provider(
+    conn: asyncpg.Connection,
+    appointment: Appointment,
+    kind: str,
+    *,
+    held: bool = False,
+    extra: dict[str, str] | None = None,
+) -> None:
+    email = await provider_email(conn, appointment.provider_user_id)
+    context = appointment_context(appointment, provider_zone(appointment)) | (extra or {})
+    await queue_email(
+        conn,
+        kind=kind,
+        to=email,
+        context=context,
+        dedupe_key=f"appointment:{appointment.id}:{kind}:provider",
+        appointment_id=appointment.id,
+        user_id=appointment.provider_user_id,
+        held=held,
+    )
+
+
+async def provider_email(conn: asyncpg.Connection, provider_user_id: UUID) -> str:
+    """The provider's address: their user account's e-mail."""
+    email: str = await conn.fetchval("SELECT email FROM users WHERE id = $1", provider_user_id)
+    return email

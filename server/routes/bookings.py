@@ -8,16 +8,18 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 from quart import Blueprint, Response, request
-from quart_schema import validate_headers, validate_request
+from quart_schema import document_querystring, validate_headers, validate_request
 
 from server.auth.session_user import optional_user, require_user
 from server.domain.bookings import clean_customer_details
+from server.infra.api_docs import errors, responds
 from server.infra.errors import APIError
 from server.infra.jsonio import json_response
-from server.infra.state import config, db, redis
+from server.infra.state import config, db, jobs, redis
 from server.models.appointments import select_customer_appointments
+from server.notifications.outbox import nudge_delivery
+from server.routes import shapes
 from server.usecases import bookings as use_cases
-from server.usecases.appointments import parse_appointment_id
 
 blueprint = Blueprint("bookings", __name__)
 
@@ -50,6 +52,12 @@ class BookingHeaders(BaseModel):
         min_length=1,
         max_length=255,
         description="Makes retries safe: the same key and body within 24 hours books once.",
+    )
+
+
+class ManageKeyQuery(BaseModel):
+    key: str | None = Field(
+        default=None, description="The manage key from the booking's link (guests need it)."
     )
 
 
@@ -94,6 +102,8 @@ def _day(raw: str) -> dt.date:
 @blueprint.post("/api/bookings")
 @validate_request(BookingBody)
 @validate_headers(BookingHeaders)
+@responds(201, shapes.BookingCreated)
+@errors(404, 409, 422)
 async def post_booking(data: BookingBody, headers: BookingHeaders) -> Response:
     """Book a slot, as a guest or signed in.
 
@@ -118,38 +128,48 @@ async def post_booking(data: BookingBody, headers: BookingHeaders) -> Response:
         settings=config(),
         now=_now(),
     )
+    await nudge_delivery(jobs())
     return json_response(outcome.body, outcome.status)
 
 
-@blueprint.get("/api/bookings/<appointment_id>")
-async def get_booking(appointment_id: str) -> Response:
+@blueprint.get("/api/bookings/<uuid:appointment_id>")
+@document_querystring(ManageKeyQuery)
+@responds(200, shapes.AppointmentEnvelope)
+@errors(404)
+async def get_booking(appointment_id: UUID) -> Response:
     """A customer's booking: with the manage key from its link, or signed in as its customer."""
     user = await optional_user()
     appointment = await use_cases.get_booking(
         await db(),
-        parse_appointment_id(appointment_id),
+        appointment_id,
         manage_key=request.args.get("key"),
         user_id=None if user is None else user.id,
     )
     return json_response({"appointment": appointment.to_json()})
 
 
-@blueprint.post("/api/bookings/<appointment_id>/cancel")
-async def post_booking_cancel(appointment_id: str) -> Response:
+@blueprint.post("/api/bookings/<uuid:appointment_id>/cancel")
+@document_querystring(ManageKeyQuery)
+@responds(200, shapes.AppointmentEnvelope)
+@errors(404, 409)
+async def post_booking_cancel(appointment_id: UUID) -> Response:
     """Cancel your booking: it stays on record as CANCELLED and its time is offered again."""
     user = await optional_user()
     appointment = await use_cases.cancel_booking(
         await db(),
         redis(),
-        parse_appointment_id(appointment_id),
+        appointment_id,
         manage_key=request.args.get("key"),
         user_id=None if user is None else user.id,
         now=_now(),
+        jobs=jobs(),
     )
     return json_response({"appointment": appointment.to_json()})
 
 
 @blueprint.get("/api/me/bookings")
+@responds(200, shapes.AppointmentList)
+@errors(401)
 async def get_my_bookings() -> Response:
     """The signed-in customer's bookings, soonest first."""
     user = await require_user()

@@ -36,8 +36,10 @@ from server.infra.errors import APIError
 from server.models import appointments, idempotency
 from server.models.appointments import Appointment, LockedSlot, NewBooking
 from server.models.slots import Slot
+from server.notifications.outbox import nudge_delivery
 from server.notifications.triggers import queue_booking_received
 from server.payments.checkout import CheckoutUnavailable, start_checkout
+from server.payments.refunds import nudge_refunds
 from server.usecases.appointments import (
     Actor,
     announce_move,
@@ -339,9 +341,10 @@ async def cancel_booking(
     manage_key: str | None,
     user_id: UUID | None,
     now: datetime,
+    jobs: Redis | None = None,
 ) -> Appointment:
     """The customer cancels: the booking stays on record as CANCELLED and its time is offered
-    again as a new free slot."""
+    again as a new free slot; a paid booking is refunded by the worker (nudged via `jobs`)."""
 
     def authorize(appointment: Appointment) -> None:
         if not customer_may_manage(appointment, manage_key=manage_key, user_id=user_id):
@@ -356,4 +359,7 @@ async def cancel_booking(
         now=now,
     )
     await announce_move(redis, result)
+    if result.refund_requested:
+        await nudge_refunds(jobs)
+    await nudge_delivery(jobs)
     return result.after

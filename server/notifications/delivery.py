@@ -1,0 +1,242 @@
+"""Delivering the outbox: claim due rows under a lease, send them outside any transaction, and
+record the outcome.
+
+Claiming is one UPDATE over a `FOR UPDATE SKIP LOCKED` subquery that also sets `locked_until`:
+two workers never claim the same row, and a worker that dies mid-batch only delays its rows
+until the lease runs out. A failed send is retried with exponential back-off until
+MAX_ATTEMPTS, then the row is marked failed. Each row is marked sent right after the SMTP
+server accepts it, so a worker killed mid-batch can resend at most the one message it was
+sending (with the same Message-ID).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import aiosmtplib
+import asyncpg
+
+from server.infra.config import Config
+from server.notifications.mailer import Mailer, build_email
+from server.notifications.sms import SmsSender, SmsUnavailable
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)
+BATCH_SIZE = 50
+MAX_ATTEMPTS = 15
+FIRST_RETRY = timedelta(seconds=2)
+LONGEST_RETRY = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    id: UUID
+    channel: str
+    kind: str
+    recipient: str
+    subject: str | None
+    body_text: str
+    body_html: str | None
+    attachments: list[dict[str, Any]]
+    appointment_id: UUID | None
+    attempts: int
+
+    @property
+    def is_reminder(self) -> bool:
+        return self.kind.startswith("reminder")
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """2 s, 4 s, 8 s, … doubling per attempt, at most 15 minutes."""
+    doubling: int = 1 << min(max(attempts - 1, 0), 20)
+    return min(FIRST_RETRY * doubling, LONGEST_RETRY)
+
+
+async def claim_due(
+    conn: asyncpg.Connection, now: datetime, *, lease: timedelta = LEASE, limit: int = BATCH_SIZE
+) -> list[OutboxMessage]:
+    """Take a lease on up to `limit` due messages nobody else holds, oldest first."""
+    rows = await conn.fetch(
+        """
+        UPDATE outbox AS o
+           SET locked_until = $2,
+               attempts = o.attempts + 1
+          FROM (SELECT id
+                  FROM outbox
+                 WHERE status = 'pending'
+                   AND NOT held
+                   AND next_attempt_at <= $1
+                   AND (locked_until IS NULL OR locked_until <= $1)
+                 ORDER BY next_attempt_at
+                 LIMIT $3
+                   FOR UPDATE SKIP LOCKED) AS due
+         WHERE o.id = due.id
+        RETURNING o.id, o.channel, o.kind, o.recipient, o.subject, o.body_text, o.body_html,
+                  o.attachments, o.appointment_id, o.attempts
+        """,
+        now,
+        now + lease,
+        limit,
+    )
+    return [OutboxMessage(**dict(row)) for row in rows]
+
+
+async def mark_sent(conn: asyncpg.Connection, message_id: UUID, now: datetime) -> None:
+    await conn.execute(
+        """
+        UPDATE outbox
+           SET status = 'sent',
+               sent_at = $2,
+               locked_until = NULL,
+               last_error = NULL
+         WHERE id = $1
+           AND status = 'pending'
+        """,
+        message_id,
+        now,
+    )
+
+
+async def mark_skipped(conn: asyncpg.Connection, message_id: UUID) -> None:
+    await conn.execute(
+        """
+        UPDATE outbox
+           SET status = 'skipped',
+               locked_until = NULL
+         WHERE id = $1
+           AND status = 'pending'
+        """,
+        message_id,
+    )
+
+
+async def mark_failed(
+    conn: asyncpg.Connection, message: OutboxMessage, error: str, now: datetime
+) -> None:
+    """Try again later, or give up after MAX_ATTEMPTS."""
+    final = message.attempts >= MAX_ATTEMPTS
+    await conn.execute(
+        """
+        UPDATE outbox
+           SET status = $2,
+               next_attempt_at = $3,
+               locked_until = NULL,
+               last_error = $4
+         WHERE id = $1
+           AND status = 'pending'
+        """,
+        message.id,
+        "failed" if final else "pending",
+        now + retry_delay(message.attempts),
+        error[:2000],
+    )
+
+
+async def reminder_still_due(conn: asyncpg.Connection, appointment_id: UUID, now: datetime) -> bool:
+    """A reminder goes out only while its appointment is CONFIRMED and has not started."""
+    due: bool | None = await conn.fetchval(
+        """
+        SELECT status = 'CONFIRMED' AND starts_at > $2
+          FROM appointments
+         WHERE id = $1
+        """,
+        appointment_id,
+        now,
+    )
+    return bool(due)
+
+
+async def deliver_due(
+    pool: Any,
+    config: Config,
+    *,
+    now: datetime | None = None,
+    lease: timedelta = LEASE,
+    batch_size: int = BATCH_SIZE,
+) -> int:
+    """Send every message due at `now` (default: the clock), batch by batch; returns how many
+    were sent. Safe to run in any number of workers at once."""
+    sent = 0
+    while True:
+        moment = now or datetime.now().astimezone()
+        async with pool.acquire() as conn:
+            batch = await claim_due(conn, moment, lease=lease, limit=batch_size)
+        if not batch:
+            return sent
+        sent += await _send_batch(pool, config, batch, now)
+        if len(batch) < batch_size:
+            return sent
+
+
+async def _send_batch(
+    pool: Any, config: Config, batch: list[OutboxMessage], now: datetime | None
+) -> int:
+    sent = 0
+    smtp_down: str | None = None  # once the server is unreachable, the batch's e-mail waits
+    async with Mailer(config) as mailer, SmsSender(config) as sms:
+        for message in batch:
+            moment = now or datetime.now().astimezone()
+            if await _skipped_as_stale(pool, message, moment):
+                continue
+            if smtp_down is not None and message.channel == "email":
+                error: str | None = smtp_down
+            else:
+                error, unreachable = await _send_one(mailer, sms, config, message)
+                if unreachable:
+                    smtp_down = error
+            async with pool.acquire() as conn:
+                if error is None:
+                    await mark_sent(conn, message.id, now or datetime.now().astimezone())
+                    sent += 1
+                else:
+                    log.warning("outbox %s to %s failed: %s", message.id, message.recipient, error)
+                    await mark_failed(conn, message, error, moment)
+    return sent
+
+
+async def _skipped_as_stale(pool: Any, message: OutboxMessage, now: datetime) -> bool:
+    """A reminder whose appointment was cancelled (or has started) since it was queued is
+    marked skipped instead of sent."""
+    if not message.is_reminder or message.appointment_id is None:
+        return False
+    async with pool.acquire() as conn:
+        if await reminder_still_due(conn, message.appointment_id, now):
+            return False
+        await mark_skipped(conn, message.id)
+    return True
+
+
+_UNREACHABLE = (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPServerDisconnected, OSError)
+
+
+async def _send_one(
+    mailer: Mailer, sms: SmsSender, config: Config, message: OutboxMessage
+) -> tuple[str | None, bool]:
+    """Send one message outside any transaction. Returns the error text (None when it went
+    out) and whether the SMTP server could not be reached at all."""
+    try:
+        if message.channel == "sms":
+            await sms.send(message.recipient, message.body_text)
+        else:
+            assert message.subject is not None
+            await mailer.send(
+                build_email(
+                    outbox_id=message.id,
+                    mail_from=config.mail_from,
+                    to=message.recipient,
+                    subject=message.subject,
+                    text=message.body_text,
+                    html=message.body_html,
+                    attachments=message.attachments,
+                )
+            )
+    except SmsUnavailable as error:
+        return f"{type(error).__name__}: {error}", False
+    except (aiosmtplib.SMTPException, OSError) as error:
+        return f"{type(error).__name__}: {error}", isinstance(error, _UNREACHABLE)
+    return None, False

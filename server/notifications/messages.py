@@ -1,0 +1,81 @@
+"""What a message about an appointment says: its facts in the recipient's time zone, and the
+calendar file a confirmed booking carries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, Event
+
+from server.models.appointments import Appointment
+from server.notifications.outbox import Attachment
+
+
+def customer_zone(appointment: Appointment) -> ZoneInfo:
+    """The customer reads times in the zone their browser gave when booking, else the
+    provider's (where the appointment happens)."""
+    return ZoneInfo(appointment.customer_timezone or appointment.timezone)
+
+
+def provider_zone(appointment: Appointment) -> ZoneInfo:
+    return appointment.zone
+
+
+def format_day(moment: datetime) -> str:
+    """ "Tuesday 24 November 2026"."""
+    return f"{moment:%A} {moment.day} {moment:%B %Y}"
+
+
+def appointment_context(appointment: Appointment, zone: ZoneInfo) -> dict[str, Any]:
+    """The template values for `appointment`, its times shown in `zone`."""
+    starts = appointment.starts_at.astimezone(zone)
+    ends = appointment.ends_at.astimezone(zone)
+    return {
+        "appointment_id": str(appointment.id),
+        "service_name": appointment.service_name,
+        "business_name": appointment.business_name,
+        "customer_name": appointment.customer_name,
+        "customer_email": appointment.customer_email,
+        "customer_phone": appointment.customer_phone,
+        "notes": appointment.notes,
+        "location": appointment.location,
+        "token": appointment.token,
+        "day": format_day(starts),
+        "start_time": f"{starts:%H:%M}",
+        "end_time": f"{ends:%H:%M}",
+        "timezone": zone.key,
+        "price": format_price(appointment.price_cents, appointment.currency),
+    }
+
+
+def format_price(cents: int, currency: str) -> str | None:
+    if cents == 0:
+        return None
+    return f"{cents // 100}.{cents % 100:02d} {currency}"
+
+
+def calendar_attachment(appointment: Appointment) -> Attachment:
+    """An .ics with the appointment at its wall-clock time in the provider's zone (TZID) and
+    that zone's VTIMEZONE, so calendars place it right whatever zone they are in."""
+    zone = appointment.zone
+    calendar = Calendar()
+    calendar.add("prodid", "-//Appointly//Bookings//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    event = Event()
+    event.add("uid", f"{appointment.id}@appointly")
+    event.add("dtstamp", appointment.booked_at)
+    event.add("dtstart", appointment.starts_at.astimezone(zone))
+    event.add("dtend", appointment.ends_at.astimezone(zone))
+    event.add("summary", f"{appointment.service_name} — {appointment.business_name}")
+    if appointment.location:
+        event.add("location", appointment.location)
+    calendar.add_component(event)
+    calendar.add_missing_timezones()
+    return Attachment(
+        filename="appointment.ics",
+        content_type="text/calendar; method=PUBLISH",
+        content=calendar.to_ical().decode(),
+    )

@@ -1,0 +1,130 @@
+"""The outbox: every e-mail and text message is a row written in the caller's transaction.
+
+Nothing here talks to the network. `queue_email` renders the message and inserts it with a
+dedupe key, so the same event queued twice is one message; the worker's `deliver_outbox`
+(jobs/notifications.py) sends rows after the commit. `nudge_delivery` asks the worker to look
+now instead of at its next sweep.
+
+Held rows belong to a booking still awaiting online payment: `release_held` lets them go when it
+is paid, `drop_held` deletes them when its hold expires (the booking never happened).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from redis.asyncio import Redis
+
+from server.infra.job_queue import enqueue_job
+from server.notifications.rendering import render_email, render_sms
+
+DELIVERY_JOB = "deliver_outbox"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str  # "text/calendar; method=PUBLISH"
+    content: str
+
+
+async def queue_email(
+    conn: asyncpg.Connection,
+    *,
+    kind: str,
+    to: str,
+    context: dict[str, Any],
+    dedupe_key: str,
+    appointment_id: UUID | None = None,
+    user_id: UUID | None = None,
+    held: bool = False,
+    attachments: Sequence[Attachment] = (),
+) -> bool:
+    """Queue one e-mail from the `kind` templates rendered with `context`, in the caller's
+    transaction. Returns False when a message with this `dedupe_key` already exists."""
+    rendered = render_email(kind, context)
+    inserted: UUID | None = await conn.fetchval(
+        """
+        INSERT INTO outbox (channel, kind, recipient, subject, body_text, body_html,
+                            attachments, appointment_id, user_id, dedupe_key, held)
+        VALUES ('email', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            ON CONFLICT (dedupe_key) DO NOTHING
+        RETURNING id
+        """,
+        kind,
+        to,
+        rendered.subject,
+        rendered.text,
+        rendered.html,
+        [asdict(attachment) for attachment in attachments],
+        appointment_id,
+        user_id,
+        dedupe_key,
+        held,
+    )
+    return inserted is not None
+
+
+async def queue_sms(
+    conn: asyncpg.Connection,
+    *,
+    kind: str,
+    to: str,
+    context: dict[str, Any],
+    dedupe_key: str,
+    appointment_id: UUID | None = None,
+) -> bool:
+    """Queue one text message from the `{kind}.sms.txt` template; False if already queued."""
+    inserted: UUID | None = await conn.fetchval(
+        """
+        INSERT INTO outbox (channel, kind, recipient, body_text, appointment_id, dedupe_key)
+        VALUES ('sms', $1, $2, $3, $4, $5)
+            ON CONFLICT (dedupe_key) DO NOTHING
+        RETURNING id
+        """,
+        kind,
+        to,
+        render_sms(kind, context),
+        appointment_id,
+        dedupe_key,
+    )
+    return inserted is not None
+
+
+async def release_held(conn: asyncpg.Connection, appointment_id: UUID) -> int:
+    """The booking was paid: its held messages go out at the next delivery. Returns how many."""
+    rows = await conn.fetch(
+        """
+        UPDATE outbox
+           SET held = false,
+               next_attempt_at = clock_timestamp()
+         WHERE appointment_id = $1
+           AND held
+        RETURNING id
+        """,
+        appointment_id,
+    )
+    return len(rows)
+
+
+async def drop_held(conn: asyncpg.Connection, appointment_id: UUID) -> int:
+    """The booking's payment hold expired: its held messages are never sent. Returns how many."""
+    rows = await conn.fetch(
+        """
+        DELETE FROM outbox
+         WHERE appointment_id = $1
+           AND held
+        RETURNING id
+        """,
+        appointment_id,
+    )
+    return len(rows)
+
+
+async def nudge_delivery(queue: Redis | None) -> None:
+    """After commit: ask the worker to deliver now (its cron sweep would within seconds)."""
+    await enqueue_job(queue, DELIVERY_JOB)
