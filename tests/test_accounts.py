@@ -19,7 +19,8 @@ async def test_signup_returns_the_user_and_signs_in(client: httpx.AsyncClient) -
     assert user["email"] == "Ada@Example.com"
     assert user["name"] == "Ada Lovelace"
     assert user["is_provider"] is False
-    assert set(user) == {"id", "email", "name", "is_provider", "created_at"}
+    assert user["email_verified"] is False
+    assert set(user) == {"id", "email", "name", "is_provider", "email_verified", "created_at"}
     me = await client.get("/api/me")
     assert me.status_code == 200
     assert me.json()["user"]["id"] == user["id"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import asyncpg
@@ -189,9 +189,18 @@ def identity_from_claims(claims: Mapping[str, Any]) -> GoogleIdentity:
 
 
 async def user_for_identity(conn: asyncpg.Connection, identity: GoogleIdentity) -> User:
-    """The user this Google account signs in as: already linked, linked now by a verified
-    email, or created. An unverified email that matches an account is refused, since anyone
-    can claim an address they do not own."""
+    """The user this Google account signs in as (see _find_or_create_user). Google vouching
+    for the address marks it verified, if it is still the user's address."""
+    user = await _find_or_create_user(conn, identity)
+    vouched = identity.email_verified and not user.email_verified
+    if vouched and await users.mark_email_verified(conn, user.id, identity.email):
+        return replace(user, email_verified=True)
+    return user
+
+
+async def _find_or_create_user(conn: asyncpg.Connection, identity: GoogleIdentity) -> User:
+    """Already linked, linked now by a verified email, or created. An unverified email that
+    matches an account is refused, since anyone can claim an address they do not own."""
     user = await users.select_user_by_google_subject(conn, identity.subject)
     if user is not None:
         return user

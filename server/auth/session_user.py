@@ -56,6 +56,11 @@ async def optional_user() -> User | None:
     return await session_user().load_user()
 
 
+def treat_request_as_anonymous() -> None:
+    """Resolve this request's user as nobody, whatever cookie it carries (cross-site API calls)."""
+    g._session_user = None
+
+
 async def require_user() -> User:
     """The signed-in user, or a 401 `unauthenticated` error."""
     user = await optional_user()

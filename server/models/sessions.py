@@ -44,3 +44,20 @@ async def delete_session(conn: asyncpg.Connection, session_id: UUID) -> None:
         """,
         session_id,
     )
+
+
+async def delete_user_sessions(
+    conn: asyncpg.Connection, user_id: UUID, *, keep: UUID | None = None
+) -> int:
+    """Sign the user out everywhere except session `keep`; how many sessions ended."""
+    deleted: list[asyncpg.Record] = await conn.fetch(
+        """
+        DELETE FROM sessions
+         WHERE user_id = $1
+           AND id IS DISTINCT FROM $2
+        RETURNING id
+        """,
+        user_id,
+        keep,
+    )
+    return len(deleted)

@@ -13,6 +13,7 @@ _USER_COLUMNS = """
     users.id,
     users.email,
     users.name,
+    users.email_verified,
     users.created_at,
     EXISTS (SELECT 1 FROM providers WHERE providers.user_id = users.id) AS is_provider
 """
@@ -25,6 +26,7 @@ class User:
     name: str
     is_provider: bool
     created_at: datetime
+    email_verified: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -32,6 +34,7 @@ class User:
             "email": self.email,
             "name": self.name,
             "is_provider": self.is_provider,
+            "email_verified": self.email_verified,
             "created_at": self.created_at.isoformat(),
         }
 
@@ -49,6 +52,7 @@ def _user(row: asyncpg.Record) -> User:
         name=row["name"],
         is_provider=row["is_provider"],
         created_at=row["created_at"],
+        email_verified=row["email_verified"],
     )
 
 
@@ -137,3 +141,48 @@ async def link_google_subject(conn: asyncpg.Connection, user_id: UUID, subject: 
         subject,
     )
     return linked is not None
+
+
+async def select_password_hash(conn: asyncpg.Connection, user_id: UUID) -> str | None:
+    """The user's argon2 hash; None for an account that signs in only with Google."""
+    password_hash: str | None = await conn.fetchval(
+        """
+        SELECT password_hash
+          FROM users
+         WHERE id = $1
+        """,
+        user_id,
+    )
+    return password_hash
+
+
+async def update_password_hash(
+    conn: asyncpg.Connection, user_id: UUID, password_hash: str
+) -> User | None:
+    row = await conn.fetchrow(
+        f"""
+        UPDATE users
+           SET password_hash = $2
+         WHERE id = $1
+        RETURNING {_USER_COLUMNS}
+        """,
+        user_id,
+        password_hash,
+    )
+    return None if row is None else _user(row)
+
+
+async def mark_email_verified(conn: asyncpg.Connection, user_id: UUID, email: str) -> bool:
+    """Mark the address verified if it is still the user's; False when it has changed since."""
+    verified: UUID | None = await conn.fetchval(
+        """
+        UPDATE users
+           SET email_verified = true
+         WHERE id = $1
+           AND email = $2
+        RETURNING id
+        """,
+        user_id,
+        email,
+    )
+    return verified is not None

@@ -106,6 +106,35 @@ async def login_page() -> Page:
     return await render_template("login.html", next_path=next_path, google_failed=google_failed)
 
 
+@blueprint.get("/forgot-password")
+async def forgot_password_page() -> Page:
+    """Ask for a password-reset link by e-mail."""
+    return await render_template("forgot_password.html", user=await optional_user())
+
+
+def _link_token() -> str | None:
+    # The page's script posts the token; the GET itself changes nothing (mail scanners
+    # prefetch links). Anything far longer than our 43-character tokens is not one.
+    token = request.args.get("token", "").strip()
+    return token if 0 < len(token) <= 200 else None
+
+
+@blueprint.get("/reset-password")
+async def reset_password_page() -> Page:
+    """The new-password form a reset e-mail links to (`?token=…`)."""
+    return await render_template(
+        "reset_password.html", user=await optional_user(), token=_link_token()
+    )
+
+
+@blueprint.get("/verify-email")
+async def verify_email_page() -> Page:
+    """Where a verification e-mail's link lands; its script confirms the address."""
+    return await render_template(
+        "verify_email.html", user=await optional_user(), token=_link_token()
+    )
+
+
 @blueprint.get("/dashboard")
 async def dashboard_page() -> Page:
     """The signed-in user's home: provider tools, or an invitation to become one."""
