@@ -8,11 +8,13 @@ import stripe
 from pydantic import ValidationError
 from quart import Blueprint, Response, request
 
+from server.infra.api_docs import errors, responds
 from server.infra.errors import APIError
 from server.infra.jsonio import json_response
-from server.infra.state import config, db
+from server.infra.state import config, db, jobs, redis
 from server.payments.stripe_api import payments_disabled
 from server.payments.webhook_events import StripeEvent, apply_event
+from server.routes import shapes
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +25,8 @@ SIGNATURE_TOLERANCE_SECONDS = 300
 
 
 @blueprint.post("/webhooks/stripe")
+@responds(200, shapes.WebhookReceived)
+@errors(400, 409)
 async def post_stripe_webhook() -> Response:
     """Receive a Stripe event, signed with STRIPE_WEBHOOK_SECRET in the Stripe-Signature header.
 
@@ -34,8 +38,11 @@ async def post_stripe_webhook() -> Response:
     payload = await request.get_data(cache=True, as_text=False, parse_form_data=False)
     _verify_signature(payload, request.headers.get("Stripe-Signature"), secret)
     event = _parse_event(payload)
-    if not await apply_event(await db(), event):
+    after = await apply_event(await db(), event)
+    if after is None:
         log.info("Stripe event %s (%s) was already handled", event.id, event.type)
+    else:
+        await after.announce(redis(), jobs())
     return json_response({"received": True})
 
 
