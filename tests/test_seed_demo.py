@@ -23,7 +23,8 @@ async def test_seeding_creates_three_providers_with_services_and_slots(
     summary = await seed_demo(Config(database_url=database_url, redis_url=redis_url))
     assert "3 providers" in summary
     counts = await table_counts(db)
-    assert counts["users"] == counts["providers"] == 3
+    assert counts["providers"] == 3
+    assert counts["users"] == 4  # and the demo customer
     assert counts["services"] == sum(len(demo.services) for demo in DEMO_PROVIDERS)
     assert counts["appointments"] > 0
     zones = {row["timezone"] for row in await db.fetch("SELECT timezone FROM providers")}
@@ -46,7 +47,7 @@ async def test_seeding_twice_creates_nothing_new(
     await seed_demo(config)
     before = await table_counts(db)
     summary = await seed_demo(config)
-    assert "0 users, 0 providers and 0 services" in summary
+    assert "0 users, 0 providers, 0 services and 0 bookings" in summary
     assert await table_counts(db) == before
 
 
@@ -64,3 +65,44 @@ async def test_demo_providers_can_sign_in_with_the_demo_password(
     assert response.status_code == 200
     mine = await client.get("/api/providers/me")
     assert mine.json()["provider"]["timezone"] == "Asia/Tokyo"
+
+
+async def test_the_demo_has_past_and_future_bookings_in_every_state(
+    database_url: str, redis_url: str, db: asyncpg.Connection
+) -> None:
+    await seed_demo(Config(database_url=database_url, redis_url=redis_url))
+    states = {
+        row["status"]: row["n"]
+        for row in await db.fetch(
+            "SELECT status, count(*) AS n FROM appointments WHERE booked GROUP BY status"
+        )
+    }
+    assert set(states) == {"PENDING", "CONFIRMED", "COMPLETED", "CANCELLED", "REJECTED", "NO_SHOW"}
+    assert await db.fetchval("SELECT count(*) FROM appointments WHERE booked AND starts_at < now()")
+    assert await db.fetchval("SELECT count(*) FROM appointments WHERE booked AND starts_at > now()")
+    # Every booking has its history, and what the history says is where the booking is.
+    mismatched = await db.fetchval(
+        """
+        SELECT count(*)
+          FROM appointments AS a
+         WHERE a.booked
+           AND a.status IS DISTINCT FROM (SELECT e.to_status
+                                            FROM appointment_events AS e
+                                           WHERE e.appointment_id = a.id
+                                           ORDER BY e.id DESC
+                                           LIMIT 1)
+        """
+    )
+    assert mismatched == 0
+
+
+async def test_a_demo_provider_sees_figures_on_the_dashboard(
+    database_url: str, redis_url: str, client: httpx.AsyncClient
+) -> None:
+    await seed_demo(Config(database_url=database_url, redis_url=redis_url))
+    login = {"email": DEMO_PROVIDERS[0].email, "password": DEMO_PASSWORD}
+    assert (await client.post("/api/auth/login", json=login)).status_code == 200
+    stats = (await client.get("/api/dashboard/stats")).json()
+    assert stats["revenue_cents"] > 0
+    assert stats["completed"] > 0
+    assert sum(week["count"] for week in stats["per_week"]) > 0

@@ -1,4 +1,5 @@
-"""Demo data for `appointly seed-demo`: three providers in three zones, with services and slots.
+"""Demo data for `appointly seed-demo`: three providers in three zones, their services and slots,
+a demo customer, and weeks of past and future bookings in every state.
 
 Idempotent: each demo user, provider and service is looked up first (by e-mail, by user, by
 name) and only what is missing is created, so a second run creates nothing.
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
@@ -17,9 +19,12 @@ from server.infra.config import Config
 from server.infra.db import create_pool
 from server.models import providers, services, users
 from server.models.providers import Provider
+from server.models.services import Service
+from server.usecases.demo_bookings import seed_service_bookings
 from server.usecases.services import create_service
 
 DEMO_PASSWORD = "demo-password-123"  # noqa: S105 (public by design: printed for demo sign-in)
+DEMO_CUSTOMER_EMAIL = "customer@demo.appointly.local"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 
 
@@ -154,6 +159,7 @@ class SeedCounts:
     users: int = 0
     providers: int = 0
     services: int = 0
+    bookings: int = 0
 
 
 async def seed_demo(config: Config) -> str:
@@ -163,16 +169,21 @@ async def seed_demo(config: Config) -> str:
     pool = await create_pool(config.database_url, max_size=2)
     try:
         async with pool.acquire() as conn:
+            customer_id = await _ensure_customer(conn, counts)
             for demo in DEMO_PROVIDERS:
                 provider = await _ensure_provider(conn, demo, counts)
                 for body in demo.services:
-                    await _ensure_service(conn, provider, body, config, counts)
+                    service = await _ensure_service(conn, provider, body, config, counts)
+                    counts.bookings += await seed_service_bookings(
+                        conn, service, customer_id, datetime.now(UTC)
+                    )
     finally:
         await pool.close()
     return (
-        f"demo data: {counts.users} users, {counts.providers} providers and "
-        f"{counts.services} services created (sign in as any of "
-        f"{', '.join(demo.email for demo in DEMO_PROVIDERS)} with password {DEMO_PASSWORD!r})"
+        f"demo data: {counts.users} users, {counts.providers} providers, "
+        f"{counts.services} services and {counts.bookings} bookings created (sign in as any of "
+        f"{', '.join(demo.email for demo in DEMO_PROVIDERS)}, or as the customer "
+        f"{DEMO_CUSTOMER_EMAIL}, with password {DEMO_PASSWORD!r})"
     )
 
 
@@ -208,10 +219,14 @@ async def _ensure_service(
     body: dict[str, Any],
     config: Config,
     counts: SeedCounts,
-) -> None:
-    if await services.select_provider_service_by_name(conn, provider.id, body["name"]):
-        return
-    await create_service(
+) -> Service:
+    existing = await services.select_provider_service_by_name(conn, provider.id, body["name"])
+    if existing is not None:
+        service = await services.select_service(conn, existing)
+        assert service is not None
+        return service
+    counts.services += 1
+    return await create_service(
         conn,
         None,
         provider,
@@ -219,4 +234,17 @@ async def _ensure_service(
         now=datetime.now(UTC),
         horizon_days=config.slot_horizon_days,
     )
-    counts.services += 1
+
+
+async def _ensure_customer(conn: asyncpg.Connection, counts: SeedCounts) -> UUID:
+    """A customer account whose bookings show on /bookings when signed in."""
+    user = await users.select_user_by_email(conn, DEMO_CUSTOMER_EMAIL)
+    if user is None:
+        user = await users.insert_user(
+            conn,
+            email=DEMO_CUSTOMER_EMAIL,
+            name="Charlie Customer",
+            password_hash=await hash_password(DEMO_PASSWORD),
+        )
+        counts.users += 1
+    return user.id
