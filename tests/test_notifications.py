@@ -233,7 +233,9 @@ async def make_awaiting_payment(db: asyncpg.Connection, appointment_id: UUID) ->
     appointment = await select_appointment(db, appointment_id)
     assert appointment is not None and appointment.payment_status is PaymentStatus.AWAITING_PAYMENT
     async with db.transaction():
-        await queue_booking_received(db, appointment, manage_url="http://x/bookings/1?key=k")
+        await queue_booking_received(
+            db, appointment, manage_url="http://x/bookings/1?key=k", base_url="http://x"
+        )
 
 
 async def test_an_unpaid_booking_s_messages_wait_until_it_is_paid(

@@ -29,12 +29,11 @@ from server.notifications.outbox import drop_held, queue_email
 
 
 async def queue_booking_received(
-    conn: asyncpg.Connection, appointment: Appointment, *, manage_url: str
+    conn: asyncpg.Connection, appointment: Appointment, *, manage_url: str, base_url: str
 ) -> None:
     """A new booking: the customer's "received" e-mail (with the manage link) and the
     provider's "new booking" e-mail. Held back while the booking awaits online payment."""
     held = appointment.payment_status is PaymentStatus.AWAITING_PAYMENT
-    base_url = manage_url.split("/bookings/", 1)[0]
     await _to_customer(
         conn, appointment, "booking_received", held=held, extra={"manage_url": manage_url}
     )

@@ -137,7 +137,10 @@ async def book(
         appointment = await appointments.select_appointment(conn, slot.id)
         assert appointment is not None
         await queue_booking_received(
-            conn, appointment, manage_url=manage_url(settings.base_url, appointment.id, manage_key)
+            conn,
+            appointment,
+            manage_url=manage_url(settings.base_url, appointment.id, manage_key),
+            base_url=settings.base_url,
         )
         body = booking_body(
             appointment, base_url=settings.base_url, manage_key=manage_key, checkout_url=None
