@@ -1,6 +1,15 @@
-// The dashboard: connecting payouts and listing the provider's services.
-import { getJSON } from "./api.js";
+// The dashboard: pending requests, the day's schedule and live alerts for a provider, plus
+// payouts and the provider's services.
+import { getJSON, sendJSON } from "./api.js";
+import { STATUS_LABELS, TARGET_STATUS, alertItem, pendingItem, scheduleRow, timeRange } from "./dashboard-rows.js";
+import { addDays, formatDay, formatPrice, todayIn } from "./formatting.js";
 import { connectPayouts } from "./payouts.js";
+import { ProviderFeed } from "./provider-feed.js";
+
+const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
+const MAX_ALERTS = 5;
+const PHONE_ALERT_MS = 10_000;
+const FEED_LABELS = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", off: "Offline" };
 
 const connectButton = document.querySelector("[data-connect-payouts]");
 if (connectButton) {
@@ -9,8 +18,220 @@ if (connectButton) {
   );
 }
 
-const list = document.querySelector("[data-services-list]");
-if (list) loadServices(list, document.querySelector("[data-services-status]"));
+const servicesList = document.querySelector("[data-services-list]");
+if (servicesList) loadServices(servicesList, document.querySelector("[data-services-status]"));
+
+const root = document.querySelector("[data-dashboard]");
+if (root) startProviderDashboard(root);
+
+// --- Pending requests, schedule and live alerts ---------------------------------------------------
+
+function startProviderDashboard(root) {
+  const timeZone = root.dataset.timezone;
+  const find = (selector) => root.parentElement.querySelector(selector);
+  const view = {
+    pendingList: find("[data-pending-list]"),
+    pendingStatus: find("[data-pending-status]"),
+    pendingCount: find("[data-pending-count]"),
+    scheduleTable: find("[data-schedule-table]"),
+    scheduleBody: find("[data-schedule-body]"),
+    scheduleStatus: find("[data-schedule-status]"),
+    scheduleDay: find("[data-schedule-day]"),
+    scheduleCaption: find("[data-schedule-caption]"),
+    dateInput: find("[data-date-input]"),
+    error: find("[data-dash-error]"),
+    announce: find("[data-dash-announce]"),
+    alerts: find("[data-toasts]"),
+    alertsEmpty: find("[data-toasts-empty]"),
+    feedStatus: find("[data-feed-status]"),
+    dialog: find("[data-reason-dialog]"),
+  };
+  // `ownMoves` holds "id:STATUS" for moves made from this page, so their echo on the socket
+  // updates the lists without raising an alert about what the provider just did.
+  const state = { day: initialDay(timeZone), schedule: [], pending: [], ownMoves: new Set() };
+
+  async function loadPending() {
+    const { ok, data } = await getJSON("/api/dashboard/appointments?status=PENDING");
+    if (!ok) return showError(data);
+    state.pending = data.appointments;
+    renderPending();
+  }
+
+  async function loadSchedule() {
+    const day = state.day;
+    const { ok, data } = await getJSON(`/api/dashboard/schedule?date=${day}`);
+    if (day !== state.day) return; // the provider moved on to another day meanwhile
+    if (!ok) return showError(data);
+    state.schedule = data.appointments;
+    renderSchedule();
+  }
+
+  function refresh() {
+    loadPending();
+    loadSchedule();
+  }
+
+  function renderPending() {
+    view.pendingList.replaceChildren(...state.pending.map((item) => pendingItem(item, timeZone)));
+    const count = state.pending.length;
+    view.pendingCount.textContent = String(count);
+    view.pendingCount.hidden = count === 0;
+    view.pendingStatus.textContent = count ? "" : "No requests waiting for an answer.";
+    view.pendingStatus.hidden = count > 0;
+  }
+
+  function renderSchedule() {
+    const rows = state.schedule.map((item) => scheduleRow(item, timeZone));
+    view.scheduleBody.replaceChildren(...rows);
+    view.scheduleTable.hidden = rows.length === 0;
+    view.scheduleStatus.hidden = rows.length > 0;
+    view.scheduleStatus.textContent = rows.length ? "" : "No bookings on this day.";
+  }
+
+  function showDay(day, { push }) {
+    state.day = day;
+    view.dateInput.value = day;
+    const today = todayIn(timeZone);
+    const label = `${formatDay(day, "long")}${day === today ? " · Today" : ""}`;
+    view.scheduleDay.textContent = label;
+    view.scheduleCaption.textContent = `Appointments on ${label}`;
+    if (push) window.history.pushState({ day }, "", `?date=${day}`);
+    state.schedule = [];
+    view.scheduleStatus.textContent = "Loading the schedule…";
+    view.scheduleStatus.hidden = false;
+    view.scheduleTable.hidden = true;
+    loadSchedule();
+  }
+
+  /** A change from the socket or from our own move: keep both lists in step with it. */
+  function apply(appointment) {
+    const others = (items) => items.filter((item) => item.id !== appointment.id);
+    state.pending = others(state.pending);
+    if (appointment.status === "PENDING") state.pending.push(appointment);
+    state.pending.sort(byStart);
+    renderPending();
+    if (appointment.slot_date === state.day) {
+      state.schedule = [...others(state.schedule), appointment].sort(byStart);
+      renderSchedule();
+    }
+  }
+
+  function showAlert(frame) {
+    const item = alertItem(frame, timeZone);
+    view.alerts.prepend(item);
+    while (view.alerts.children.length > MAX_ALERTS) view.alerts.lastElementChild.remove();
+    view.alertsEmpty.hidden = true;
+    // On a phone the alerts float over the page, so they leave by themselves.
+    if (window.matchMedia("(max-width: 980px)").matches) setTimeout(() => dismissAlert(item), PHONE_ALERT_MS);
+  }
+
+  function dismissAlert(item) {
+    if (!item.isConnected) return;
+    const hadFocus = item.contains(document.activeElement);
+    item.remove();
+    view.alertsEmpty.hidden = view.alerts.children.length > 0;
+    if (hadFocus) (view.alerts.querySelector("[data-dismiss]") || find("#live-heading")).focus();
+  }
+
+  function onAppointment(frame) {
+    const key = `${frame.appointment.id}:${frame.appointment.status}`;
+    apply(frame.appointment);
+    if (state.ownMoves.delete(key)) return;
+    showAlert(frame);
+  }
+
+  async function move(action, id, trigger) {
+    const appointment = [...state.pending, ...state.schedule].find((item) => item.id === id);
+    if (!appointment) return;
+    let body;
+    if (action === "reject" || action === "cancel") {
+      const reason = await askReason(view.dialog, action, appointment, timeZone);
+      if (reason === null) return;
+      body = reason ? { reason } : undefined;
+    }
+    const key = `${id}:${TARGET_STATUS[action]}`;
+    state.ownMoves.add(key);
+    view.error.hidden = true;
+    for (const button of root.querySelectorAll(`[data-appointment-id="${id}"] [data-action]`)) button.disabled = true;
+    const section = trigger.closest("section");
+    const { ok, data } = await sendJSON(`/api/appointments/${id}/${action}`, body);
+    if (ok) {
+      apply(data.appointment);
+      view.announce.textContent = `${appointment.customer_name}'s booking is now ${STATUS_LABELS[data.appointment.status].toLowerCase()}.`;
+    } else {
+      state.ownMoves.delete(key);
+      showError(data);
+      refresh();
+    }
+    // The row that held the focus was redrawn: put the focus back at the top of its list.
+    if (!document.activeElement || document.activeElement === document.body) {
+      section.querySelector("h2").focus();
+    }
+  }
+
+  function showError(data) {
+    view.error.textContent = (data && data.error && data.error.message) || "Something went wrong. Please try again.";
+    view.error.hidden = false;
+  }
+
+  root.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-action]");
+    if (button) move(button.dataset.action, button.closest("[data-appointment-id]").dataset.appointmentId, button);
+    const dismiss = event.target.closest("[data-dismiss]");
+    if (dismiss) dismissAlert(dismiss.closest(".toast"));
+  });
+  for (const button of root.querySelectorAll("[data-day-step]")) {
+    button.addEventListener("click", () => showDay(addDays(state.day, Number(button.dataset.dayStep)), { push: true }));
+  }
+  root.querySelector("[data-today]").addEventListener("click", () => showDay(todayIn(timeZone), { push: true }));
+  view.dateInput.addEventListener("change", () => {
+    if (DAY_PATTERN.test(view.dateInput.value)) showDay(view.dateInput.value, { push: true });
+  });
+  window.addEventListener("popstate", () => showDay(initialDay(timeZone), { push: false }));
+  // Complete and no-show become possible as start times pass.
+  setInterval(renderSchedule, 60_000);
+
+  showDay(state.day, { push: false });
+  loadPending();
+  const feed = new ProviderFeed({
+    onAppointment,
+    onResync: refresh,
+    onState(name) {
+      view.feedStatus.dataset.state = name;
+      view.feedStatus.textContent = FEED_LABELS[name];
+    },
+  });
+  // A handle for the browser tests (they close the socket to check the page recovers).
+  window.providerFeed = feed.start();
+}
+
+function initialDay(timeZone) {
+  const asked = new URLSearchParams(window.location.search).get("date");
+  return asked && DAY_PATTERN.test(asked) ? asked : todayIn(timeZone);
+}
+
+function byStart(a, b) {
+  return Date.parse(a.start_time) - Date.parse(b.start_time);
+}
+
+/** Ask for an optional reason before a reject or cancel; null when the provider backs out. */
+function askReason(dialog, action, appointment, timeZone) {
+  const rejecting = action === "reject";
+  dialog.querySelector("[data-reason-title]").textContent = rejecting ? "Reject this booking request?" : "Cancel this booking?";
+  dialog.querySelector("[data-reason-summary]").textContent =
+    `${appointment.customer_name} · ${appointment.service_name} · ${formatDay(appointment.slot_date)} ${timeRange(appointment, timeZone)}`;
+  dialog.querySelector("[data-reason-submit]").textContent = rejecting ? "Reject booking" : "Cancel booking";
+  dialog.querySelector("[data-reason-keep]").textContent = rejecting ? "Keep the request" : "Keep the booking";
+  const input = dialog.querySelector("[data-reason-input]");
+  input.value = "";
+  dialog.returnValue = "";
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "go" ? input.value.trim() : null), { once: true });
+    dialog.showModal();
+  });
+}
+
+// --- Services -----------------------------------------------------------------------------------
 
 // The provider's own services, deleted ones included (shown as such).
 async function loadServices(list, status) {
@@ -46,10 +267,4 @@ function serviceItem(service) {
     item.append(badge);
   }
   return item;
-}
-
-export function formatPrice(cents, currency) {
-  if (!cents) return "Free";
-  const digits = new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits;
-  return new Intl.NumberFormat(undefined, { style: "currency", currency }).format(cents / 10 ** digits);
 }

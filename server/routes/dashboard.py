@@ -1,0 +1,207 @@
+"""The provider dashboard's API: the day's schedule, bookings by status, and moving a booking."""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from quart import Blueprint, Response, request
+from quart_schema import document_request, validate_querystring
+
+from server.domain.appointments import Move, Status
+from server.domain.slots import local_today
+from server.infra.api_docs import errors, responds
+from server.infra.errors import APIError, validation_fields
+from server.infra.jsonio import json_response
+from server.infra.state import db, jobs, redis
+from server.models.providers import Provider
+from server.models.schedule import select_provider_appointments_by_status, select_provider_day
+from server.routes import shapes
+from server.usecases.provider_moves import move_provider_appointment
+from server.usecases.providers import require_provider
+
+blueprint = Blueprint("dashboard", __name__)
+
+DEFAULT_LIST_LIMIT = 200
+MAX_LIST_LIMIT = 500
+
+
+# --- Shapes -------------------------------------------------------------------------------------
+
+
+class ScheduleQuery(BaseModel):
+    date: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+        json_schema_extra={"format": "date"},
+        description="A day (YYYY-MM-DD) in the provider's time zone; default today there.",
+    )
+
+
+class AppointmentsQuery(BaseModel):
+    status: Status = Field(default=Status.PENDING, description="The status to list.")
+    limit: int = Field(default=DEFAULT_LIST_LIMIT, ge=1, le=MAX_LIST_LIMIT)
+
+
+class MoveBody(BaseModel):
+    """Optional: the provider's reason, kept in the booking's history and told the customer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class ScheduleBody(BaseModel):
+    date: dt.date = Field(description="The day shown, in the provider's time zone.")
+    appointments: list[shapes.Appointment]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- Reading ------------------------------------------------------------------------------------
+
+
+@blueprint.get("/api/dashboard/schedule")
+@validate_querystring(ScheduleQuery)
+@responds(200, ScheduleBody)
+@errors(401, 403, 422)
+async def get_schedule(query_args: ScheduleQuery) -> Response:
+    """The signed-in provider's bookings on one day, all services, ordered by start time.
+
+    Every booked appointment is listed whatever its status: cancelled and rejected ones stay
+    on the provider's record (their time is offered again as a separate free slot, which is
+    not listed). `date` defaults to today in the provider's time zone.
+    """
+    provider = await require_provider()
+    day = _schedule_day(query_args.date, provider)
+    found = await select_provider_day(await db(), provider.id, day)
+    return json_response(
+        {"date": day.isoformat(), "appointments": [item.to_json() for item in found]}
+    )
+
+
+def _schedule_day(raw: str | None, provider: Provider) -> dt.date:
+    if raw is None:
+        return local_today(_now(), ZoneInfo(provider.timezone))
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise APIError(
+            422,
+            "validation_error",
+            "That date does not exist.",
+            fields={"date": "A real date in the form YYYY-MM-DD."},
+        ) from None
+
+
+@blueprint.get("/api/dashboard/appointments")
+@validate_querystring(AppointmentsQuery)
+@responds(200, shapes.AppointmentList)
+@errors(401, 403, 422)
+async def get_appointments_by_status(query_args: AppointmentsQuery) -> Response:
+    """The signed-in provider's bookings with `status` (default PENDING), soonest first."""
+    provider = await require_provider()
+    found = await select_provider_appointments_by_status(
+        await db(), provider.id, query_args.status, limit=query_args.limit
+    )
+    return json_response({"appointments": [item.to_json() for item in found]})
+
+
+# --- Moving a booking ---------------------------------------------------------------------------
+
+
+async def _move(appointment_id: UUID, move: Move) -> Response:
+    provider = await require_provider()
+    reason = _clean_reason((await _move_body()).reason)
+    appointment = await move_provider_appointment(
+        await db(),
+        redis(),
+        jobs(),
+        provider,
+        appointment_id,
+        move,
+        reason=reason,
+        now=_now(),
+    )
+    return json_response({"appointment": appointment.to_json()})
+
+
+async def _move_body() -> MoveBody:
+    # The body is optional, so quart-schema's validate_request (which needs one) does not fit.
+    body = await request.get_data(cache=True, as_text=False, parse_form_data=False)
+    if not body.strip():
+        return MoveBody()
+    try:
+        return MoveBody.model_validate_json(body)
+    except ValidationError as error:
+        if any(_is_not_an_object(item) for item in error.errors()):
+            raise APIError(400, "invalid_json", "The request body must be a JSON object.") from None
+        raise APIError(
+            422,
+            "validation_error",
+            "Some fields are missing or invalid.",
+            fields=validation_fields(error),
+        ) from None
+
+
+def _clean_reason(reason: str | None) -> str | None:
+    stripped = (reason or "").strip()
+    return stripped or None
+
+
+def _is_not_an_object(item: Any) -> bool:
+    return item["type"] in ("json_invalid", "model_type")
+
+
+@blueprint.post("/api/appointments/<uuid:appointment_id>/confirm")
+@document_request(MoveBody)
+@responds(200, shapes.AppointmentEnvelope)
+@errors(400, 403, 404, 409, 422)
+async def post_confirm(appointment_id: UUID) -> Response:
+    """Accept a PENDING booking request: it becomes CONFIRMED."""
+    return await _move(appointment_id, Move.CONFIRM)
+
+
+@blueprint.post("/api/appointments/<uuid:appointment_id>/reject")
+@document_request(MoveBody)
+@responds(200, shapes.AppointmentEnvelope)
+@errors(400, 403, 404, 409, 422)
+async def post_reject(appointment_id: UUID) -> Response:
+    """Turn down a PENDING booking request: it becomes REJECTED, the time is offered again and
+    a paid booking is refunded."""
+    return await _move(appointment_id, Move.REJECT)
+
+
+@blueprint.post("/api/appointments/<uuid:appointment_id>/cancel")
+@document_request(MoveBody)
+@responds(200, shapes.AppointmentEnvelope)
+@errors(400, 403, 404, 409, 422)
+async def post_cancel(appointment_id: UUID) -> Response:
+    """Cancel a PENDING or CONFIRMED booking: the time is offered again and a paid booking is
+    refunded."""
+    return await _move(appointment_id, Move.CANCEL)
+
+
+@blueprint.post("/api/appointments/<uuid:appointment_id>/complete")
+@document_request(MoveBody)
+@responds(200, shapes.AppointmentEnvelope)
+@errors(400, 403, 404, 409, 422)
+async def post_complete(appointment_id: UUID) -> Response:
+    """Mark a CONFIRMED booking as COMPLETED, once its start time has passed."""
+    return await _move(appointment_id, Move.COMPLETE)
+
+
+@blueprint.post("/api/appointments/<uuid:appointment_id>/no-show")
+@document_request(MoveBody)
+@responds(200, shapes.AppointmentEnvelope)
+@errors(400, 403, 404, 409, 422)
+async def post_no_show(appointment_id: UUID) -> Response:
+    """Mark a CONFIRMED booking as NO_SHOW (the customer did not come), once its start time
+    has passed."""
+    return await _move(appointment_id, Move.NO_SHOW)
