@@ -5,6 +5,7 @@ The pages talk to the JSON API from small ES modules in static/js; nothing here 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import cache
 from urllib.parse import quote
 from zoneinfo import available_timezones
@@ -16,6 +17,7 @@ from server.auth.session_user import optional_user
 from server.domain.redirects import local_path
 from server.infra.state import db
 from server.models.providers import Provider, select_provider_by_user
+from server.models.showcase import select_showcase_service
 from server.models.users import User
 
 blueprint = Blueprint("pages", __name__)
@@ -82,8 +84,15 @@ async def landing() -> Page:
     provider_cta = "/signup?next=/onboarding" if user is None else "/onboarding"
     if provider is not None:
         provider_cta = "/dashboard"
+    showcase = await select_showcase_service(await db(), datetime.now(UTC))
     return await render_template(
-        "landing.html", user=user, provider=provider, provider_cta=provider_cta
+        "landing.html",
+        user=user,
+        provider=provider,
+        provider_cta=provider_cta,
+        # Only a provider has snippets to copy; anyone else becomes one first.
+        embed_cta="/embed" if provider is not None else provider_cta,
+        showcase=showcase,
     )
 
 
