@@ -13,16 +13,23 @@ from realtime import sockets
 from realtime.sockets import start_realtime, stop_realtime
 from server.auth.session_user import SessionUser
 from server.infra.config import Config, load_config
+from server.infra.cors import install_cors
 from server.infra.db import create_pool
 from server.infra.errors import APIError, register_error_handlers
 from server.infra.job_queue import job_queue
 from server.infra.jsonio import OrjsonProvider
+from server.infra.openapi import AppointlyOpenAPIProvider
 from server.infra.paths import STATIC_DIR, TEMPLATES_DIR
 from server.infra.runtime import resolve_services_async
 from server.infra.security import install_security
 from server.infra.state import EXTENSION_KEY, AppState, app_state, release_db
 from server.payments.stripe_api import close_stripe_client
 from server.routes import auth, bookings, google, health, pages, providers, services, webhooks
+from server.routes.account_recovery import blueprint as account_recovery_blueprint
+from server.routes.customer_pages import blueprint as customer_pages_blueprint
+from server.routes.dashboard import blueprint as dashboard_blueprint
+from server.routes.embed import blueprint as embed_blueprint
+from server.routes.stats import blueprint as stats_blueprint
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +66,21 @@ def create_app(config: Config | None = None) -> Quart:
     )
     app.extensions[EXTENSION_KEY] = AppState(config=config)
     QuartAuth(app, user_class=SessionUser)
-    QuartSchema(app, info={"title": "Appointly API", "version": "0.1.0"})
+    QuartSchema(
+        app,
+        info={"title": "Appointly API", "version": "0.1.0"},
+        openapi_provider_class=AppointlyOpenAPIProvider,
+    )
+    install_cors(app)
     install_security(app)
     register_error_handlers(app)
     for module in (health, auth, google, pages, providers, services, bookings, webhooks, sockets):
         app.register_blueprint(module.blueprint)
+    app.register_blueprint(dashboard_blueprint)
+    app.register_blueprint(stats_blueprint)
+    app.register_blueprint(customer_pages_blueprint)
+    app.register_blueprint(embed_blueprint)
+    app.register_blueprint(account_recovery_blueprint)
     app.teardown_request(release_db)
     app.teardown_websocket(release_db)
     app.before_serving(_open_connections)

@@ -9,9 +9,11 @@ from quart_schema import validate_request
 from server.auth.accounts import authenticate, sign_up
 from server.auth.rate_limit import LoginThrottle
 from server.auth.session_user import end_session, require_user, start_session
+from server.infra.api_docs import errors, responds
 from server.infra.errors import APIError
 from server.infra.jsonio import json_response
 from server.infra.state import db, redis
+from server.routes import shapes
 
 blueprint = Blueprint("auth", __name__)
 
@@ -33,6 +35,8 @@ class LoginRequest(BaseModel):
 
 @blueprint.post("/api/auth/signup")
 @validate_request(SignupRequest)
+@responds(201, shapes.UserEnvelope)
+@errors(409, 422)
 async def post_signup(data: SignupRequest) -> Response:
     """Create an account with an email and a password and sign in."""
     user = await sign_up(await db(), email=data.email, password=data.password, name=data.name)
@@ -42,6 +46,8 @@ async def post_signup(data: SignupRequest) -> Response:
 
 @blueprint.post("/api/auth/login")
 @validate_request(LoginRequest)
+@responds(200, shapes.UserEnvelope)
+@errors(401, 429)
 async def post_login(data: LoginRequest) -> Response:
     """Sign in with an email and a password. Repeated failures are rate limited."""
     throttle = LoginThrottle(redis(), request.remote_addr or "unknown", data.email.strip())
@@ -56,6 +62,8 @@ async def post_login(data: LoginRequest) -> Response:
 
 
 @blueprint.post("/api/auth/logout")
+@responds(204, description="Signed out.")
+@errors(403)
 async def post_logout() -> Response:
     """Sign out: the session is deleted on the server, so the cookie stops working."""
     await end_session()
@@ -63,6 +71,8 @@ async def post_logout() -> Response:
 
 
 @blueprint.get("/api/me")
+@responds(200, shapes.UserEnvelope)
+@errors(401)
 async def get_me() -> Response:
     """The signed-in user."""
     user = await require_user()

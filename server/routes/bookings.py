@@ -20,6 +20,7 @@ from server.models.appointments import select_customer_appointments
 from server.notifications.outbox import nudge_delivery
 from server.routes import shapes
 from server.usecases import bookings as use_cases
+from server.usecases.appointments import parse_appointment_id
 
 blueprint = Blueprint("bookings", __name__)
 
@@ -132,33 +133,33 @@ async def post_booking(data: BookingBody, headers: BookingHeaders) -> Response:
     return json_response(outcome.body, outcome.status)
 
 
-@blueprint.get("/api/bookings/<uuid:appointment_id>")
+@blueprint.get("/api/bookings/<appointment_id>")
 @document_querystring(ManageKeyQuery)
 @responds(200, shapes.AppointmentEnvelope)
 @errors(404)
-async def get_booking(appointment_id: UUID) -> Response:
+async def get_booking(appointment_id: str) -> Response:
     """A customer's booking: with the manage key from its link, or signed in as its customer."""
     user = await optional_user()
     appointment = await use_cases.get_booking(
         await db(),
-        appointment_id,
+        parse_appointment_id(appointment_id),
         manage_key=request.args.get("key"),
         user_id=None if user is None else user.id,
     )
     return json_response({"appointment": appointment.to_json()})
 
 
-@blueprint.post("/api/bookings/<uuid:appointment_id>/cancel")
+@blueprint.post("/api/bookings/<appointment_id>/cancel")
 @document_querystring(ManageKeyQuery)
 @responds(200, shapes.AppointmentEnvelope)
 @errors(404, 409)
-async def post_booking_cancel(appointment_id: UUID) -> Response:
+async def post_booking_cancel(appointment_id: str) -> Response:
     """Cancel your booking: it stays on record as CANCELLED and its time is offered again."""
     user = await optional_user()
     appointment = await use_cases.cancel_booking(
         await db(),
         redis(),
-        appointment_id,
+        parse_appointment_id(appointment_id),
         manage_key=request.args.get("key"),
         user_id=None if user is None else user.id,
         now=_now(),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 
+from pydantic import BaseModel, Field
 from quart import Blueprint, Response, request
+from quart_schema import document_querystring
 
 from server.auth.google import (
     GoogleSignInError,
@@ -13,6 +15,7 @@ from server.auth.google import (
     user_for_identity,
 )
 from server.auth.session_user import start_session
+from server.infra.api_docs import errors, responds
 from server.infra.config import Config
 from server.infra.errors import APIError
 from server.infra.state import config, db, redis
@@ -22,6 +25,16 @@ log = logging.getLogger(__name__)
 blueprint = Blueprint("google", __name__)
 
 FAILED_LOCATION = "/login?error=google_failed"
+
+
+class SignInQuery(BaseModel):
+    next: str | None = Field(default=None, description="A path on this site to land on after.")
+
+
+class CallbackQuery(BaseModel):
+    state: str | None = None
+    code: str | None = None
+    error: str | None = Field(default=None, description="Set by Google when sign-in failed.")
 
 
 def _redirect(location: str) -> Response:
@@ -37,6 +50,9 @@ def _google_config() -> Config:
 
 
 @blueprint.get("/auth/google")
+@document_querystring(SignInQuery)
+@responds(302, description="To Google's consent page (or /login?error=google_failed).")
+@errors(404)
 async def get_google_sign_in() -> Response:
     """Start signing in with Google: redirect to Google's consent page.
 
@@ -53,6 +69,9 @@ async def get_google_sign_in() -> Response:
 
 
 @blueprint.get("/auth/google/callback")
+@document_querystring(CallbackQuery)
+@responds(302, description="To `next` when signed in, else /login?error=google_failed.")
+@errors(404)
 async def get_google_callback() -> Response:
     """Where Google sends the browser back: verify everything, sign in, go to `next`.
 

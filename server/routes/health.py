@@ -6,8 +6,10 @@ import asyncio
 
 from quart import Blueprint, Response
 
+from server.infra.api_docs import responds
 from server.infra.jsonio import json_response
 from server.infra.state import app_state
+from server.routes import shapes
 
 blueprint = Blueprint("health", __name__)
 
@@ -15,6 +17,8 @@ _CHECK_TIMEOUT = 2.0
 
 
 @blueprint.get("/healthz")
+@responds(200, shapes.Health)
+@responds(503, shapes.Health, description="The database or Redis did not answer.")
 async def get_healthz() -> Response:
     """200 `{"ok": true}` when PostgreSQL and Redis answer, else 503 naming what failed."""
     state = app_state()

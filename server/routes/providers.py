@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from quart import Blueprint, Response, request
-from quart_schema import validate_request
+from quart_schema import document_request, validate_request
 
 from server.auth.session_user import require_user
+from server.infra.api_docs import errors, responds
 from server.infra.errors import APIError, validation_fields
 from server.infra.jsonio import json_response
 from server.infra.state import db
 from server.models import providers
 from server.payments.connect import onboarding_link
+from server.routes import shapes
 from server.usecases.providers import become_provider, require_provider
 
 blueprint = Blueprint("providers", __name__)
@@ -34,6 +36,8 @@ class StripeConnectRequest(BaseModel):
 
 @blueprint.post("/api/providers")
 @validate_request(ProviderRequest)
+@responds(201, shapes.ProviderEnvelope)
+@errors(401, 409, 422)
 async def post_provider(data: ProviderRequest) -> Response:
     """Become a provider: a business name, an IANA time zone and an optional phone."""
     user = await require_user()
@@ -44,6 +48,8 @@ async def post_provider(data: ProviderRequest) -> Response:
 
 
 @blueprint.get("/api/providers/me")
+@responds(200, shapes.ProviderEnvelope)
+@errors(401, 404)
 async def get_my_provider() -> Response:
     """The signed-in user's provider profile."""
     user = await require_user()
@@ -54,6 +60,9 @@ async def get_my_provider() -> Response:
 
 
 @blueprint.post("/api/providers/me/stripe/connect")
+@document_request(StripeConnectRequest)
+@responds(200, shapes.ConnectLink)
+@errors(400, 401, 403, 409, 422)
 async def post_stripe_connect() -> Response:
     """Start or resume Stripe onboarding: returns the Stripe-hosted page to send the provider to.
 

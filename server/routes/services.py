@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, WithJsonSchema
+from pydantic.json_schema import SkipJsonSchema
 from quart import Blueprint, Response, request
-from quart_schema import validate_request
+from quart_schema import document_querystring, validate_request
 
 from server.auth.session_user import require_user
+from server.domain.hours import DAYS
+from server.domain.services import MAX_PRICE_CENTS
+from server.infra.api_docs import errors, responds
 from server.infra.errors import APIError
 from server.infra.jsonio import json_response
 from server.infra.state import config, db, redis
 from server.models.service_search import search_services
 from server.models.services import select_provider_services
+from server.routes import shapes
 from server.usecases import services as use_cases
 from server.usecases.providers import require_provider
 
@@ -23,26 +28,55 @@ blueprint = Blueprint("services", __name__)
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 MAX_QUERY_LENGTH = 200
+MAX_OFFSET = 1_000_000
 
 # Weekly hours: {"mon": [["09:00", "12:00"], ["13:00", "17:00"]], …}; checked in detail by
-# server.domain.hours so each bad day or interval gets its own message.
-Hours = dict[str, list[list[str]]]
+# server.domain.hours so each bad day or interval gets its own message. The document states the
+# same rules (a day's intervals must also not overlap, and "24:00" may only end one).
+Hours = Annotated[
+    dict[str, list[list[str]]],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "propertyNames": {"enum": list(DAYS)},
+            "additionalProperties": {
+                "type": "array",
+                "items": {
+                    "type": "array",
+                    "minItems": 2,
+                    "maxItems": 2,
+                    "items": {"type": "string", "pattern": "^([01][0-9]|2[0-4]):[0-5][0-9]$"},
+                },
+            },
+            "description": "Open intervals per weekday in the provider's zone; missing = closed.",
+        }
+    ),
+]
+# The same bounds server.domain.services enforces, stated where the document can show them.
+Name = Annotated[str, Field(max_length=200)]
+Description = Annotated[str, Field(max_length=5000)]
+Category = Annotated[str, Field(max_length=100)]
+Location = Annotated[str, Field(max_length=300)]
+PriceCents = Annotated[StrictInt, Field(ge=0, le=MAX_PRICE_CENTS)]
+Currency = Annotated[str, Field(pattern="^[A-Za-z]{3}$", description="ISO 4217, e.g. GBP.")]
+DurationMinutes = Annotated[StrictInt, Field(ge=5, le=480)]
+DailyCap = Annotated[StrictInt, Field(ge=1, le=500)]
 
 
 class ServiceCreate(BaseModel):
-    """Lengths, ranges and formats are checked by server.domain.services."""
+    """Types and bounds are checked here; server.domain.services normalises and checks the rest."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str
-    description: str = ""
-    price_cents: StrictInt
-    currency: str
-    duration_minutes: StrictInt
-    max_appointments_per_day: StrictInt
+    name: Name
+    description: Description = ""
+    price_cents: PriceCents
+    currency: Currency
+    duration_minutes: DurationMinutes
+    max_appointments_per_day: DailyCap
     hours: Hours
-    category: str | None = None
-    location: str | None = None
+    category: Category | None = None
+    location: Location | None = None
 
 
 class ServiceChanges(BaseModel):
@@ -50,15 +84,39 @@ class ServiceChanges(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = None
-    description: str | None = None
-    price_cents: StrictInt | None = None
-    currency: str | None = None
-    duration_minutes: StrictInt | None = None
-    max_appointments_per_day: StrictInt | None = None
-    hours: Hours | None = None
+    # Left out means unchanged; only category and location may be set to null.
+    name: Name | SkipJsonSchema[None] = None
+    description: Description | SkipJsonSchema[None] = None
+    price_cents: PriceCents | SkipJsonSchema[None] = None
+    currency: Currency | SkipJsonSchema[None] = None
+    duration_minutes: DurationMinutes | SkipJsonSchema[None] = None
+    max_appointments_per_day: DailyCap | SkipJsonSchema[None] = None
+    hours: Hours | SkipJsonSchema[None] = None
+    category: Category | None = None
+    location: Location | None = None
+
+
+class ServiceSearchQuery(BaseModel):
+    q: str | None = Field(
+        default=None,
+        max_length=MAX_QUERY_LENGTH,
+        description="Words to look for in the name, description, category and provider.",
+    )
     category: str | None = None
-    location: str | None = None
+    limit: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
+
+
+class SlotRangeQuery(BaseModel):
+    # The wire names are `from` and `to`; a Python keyword cannot be a field name.
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: date | None = Field(
+        default=None, alias="from", description="First day, provider-local; default today."
+    )
+    to: date | None = Field(
+        default=None, description="Last day; default six days after `from`; at most 62 days."
+    )
 
 
 def _given_fields(data: BaseModel) -> dict[str, Any]:
@@ -72,6 +130,8 @@ def _now() -> datetime:
 
 @blueprint.post("/api/services")
 @validate_request(ServiceCreate)
+@responds(201, shapes.ServiceEnvelope)
+@errors(401, 403, 422)
 async def post_service(data: ServiceCreate) -> Response:
     """Offer a new service; its slots for the next SLOT_HORIZON_DAYS days exist on return."""
     provider = await require_provider()
@@ -88,6 +148,8 @@ async def post_service(data: ServiceCreate) -> Response:
 
 @blueprint.patch("/api/services/<service_id>")
 @validate_request(ServiceChanges)
+@responds(200, shapes.ServiceEnvelope)
+@errors(401, 404, 422)
 async def patch_service(service_id: str, data: ServiceChanges) -> Response:
     """Change any of your service's fields; new hours, duration or cap replace future free slots."""
     user = await require_user()
@@ -104,6 +166,8 @@ async def patch_service(service_id: str, data: ServiceChanges) -> Response:
 
 
 @blueprint.delete("/api/services/<service_id>")
+@responds(204, description="The service is no longer offered.")
+@errors(401, 404)
 async def delete_service(service_id: str) -> Response:
     """Stop offering your service: it leaves search and booking; existing bookings stay."""
     user = await require_user()
@@ -114,10 +178,14 @@ async def delete_service(service_id: str) -> Response:
 
 
 @blueprint.get("/api/services")
+@document_querystring(ServiceSearchQuery)
+@responds(200, shapes.ServicePage)
+@errors(422)
 async def get_services() -> Response:
     """Search active services by name, description, category and provider (typo tolerant)."""
-    query = (request.args.get("q") or "").strip() or None
-    if query is not None and len(query) > MAX_QUERY_LENGTH:
+    raw_query = request.args.get("q") or ""
+    query = raw_query.strip() or None
+    if len(raw_query) > MAX_QUERY_LENGTH:
         raise APIError(
             422,
             "validation_error",
@@ -126,7 +194,7 @@ async def get_services() -> Response:
         )
     category = (request.args.get("category") or "").strip() or None
     limit = _int_arg("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-    offset = _int_arg("offset", 0, 0, 1_000_000)
+    offset = _int_arg("offset", 0, 0, MAX_OFFSET)
     page = await search_services(
         await db(), query=query, category=category, limit=limit, offset=offset
     )
@@ -137,12 +205,10 @@ async def get_services() -> Response:
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = low - 1
+    # Plain digits only: int() would also take " 5", "+5" and "1_0", which are not integers.
+    value = int(raw) if raw.isascii() and raw.isdigit() else low - 1
     if not low <= value <= high:
         raise APIError(
             422,
@@ -154,6 +220,8 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 
 
 @blueprint.get("/api/services/<service_id>")
+@responds(200, shapes.ServiceEnvelope)
+@errors(404)
 async def get_service(service_id: str) -> Response:
     """One service (a deleted one still answers, with is_active false)."""
     service = await use_cases.get_service(await db(), use_cases.parse_service_id(service_id))
@@ -161,6 +229,9 @@ async def get_service(service_id: str) -> Response:
 
 
 @blueprint.get("/api/services/<service_id>/slots")
+@document_querystring(SlotRangeQuery)
+@responds(200, shapes.SlotList)
+@errors(404, 422)
 async def get_service_slots(service_id: str) -> Response:
     """Slots by start time for provider-local days `from`..`to` (default a week from today)."""
     service, slots = await use_cases.list_slots(
@@ -175,6 +246,8 @@ async def get_service_slots(service_id: str) -> Response:
 
 
 @blueprint.get("/api/providers/me/services")
+@responds(200, shapes.ServiceList)
+@errors(401, 403)
 async def get_my_services() -> Response:
     """The signed-in provider's own services, inactive (deleted) ones included."""
     provider = await require_provider()

@@ -6,6 +6,7 @@ published to Redis only after that transaction has committed.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -25,6 +26,8 @@ from server.models.slots import Slot
 
 MAX_SLOT_RANGE_DAYS = 62
 DEFAULT_SLOT_RANGE_DAYS = 7
+# fromisoformat also reads 20261124 and 2026-W48-2; the API promises YYYY-MM-DD only.
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def service_not_found() -> APIError:
@@ -183,6 +186,8 @@ async def get_service(conn: asyncpg.Connection, service_id: UUID) -> Service:
 
 def _parse_day(raw: str, name: str) -> date:
     try:
+        if not _ISO_DAY.fullmatch(raw):
+            raise ValueError(raw)
         return date.fromisoformat(raw)
     except ValueError:
         raise APIError(
@@ -193,10 +198,20 @@ def _parse_day(raw: str, name: str) -> date:
         ) from None
 
 
+def _days_after(first: date, days: int) -> date:
+    # Near date.max there are no later days to add; the range just ends there.
+    return first + timedelta(min(days, (date.max - first).days))
+
+
 def slot_date_range(raw_from: str | None, raw_to: str | None, today: date) -> tuple[date, date]:
     """The requested days: from defaults to today, to to a week from `from`; 62 days at most."""
-    first = _parse_day(raw_from, "from") if raw_from else today
-    last = _parse_day(raw_to, "to") if raw_to else first + timedelta(DEFAULT_SLOT_RANGE_DAYS - 1)
+    # Left out means the default; given but empty is not a date.
+    first = today if raw_from is None else _parse_day(raw_from, "from")
+    last = (
+        _days_after(first, DEFAULT_SLOT_RANGE_DAYS - 1)
+        if raw_to is None
+        else _parse_day(raw_to, "to")
+    )
     if last < first:
         raise APIError(
             422, "invalid_range", "`to` is before `from`.", fields={"to": "On or after from."}
