@@ -24,12 +24,38 @@ from server.infra.runtime import resolve_services_async
 from server.infra.security import install_security
 from server.infra.state import EXTENSION_KEY, AppState, app_state, release_db
 from server.payments.stripe_api import close_stripe_client
-from server.routes import auth, bookings, google, health, pages, providers, services, webhooks
-from server.routes.account_recovery import blueprint as account_recovery_blueprint
-from server.routes.customer_pages import blueprint as customer_pages_blueprint
-from server.routes.dashboard import blueprint as dashboard_blueprint
-from server.routes.embed import blueprint as embed_blueprint
-from server.routes.stats import blueprint as stats_blueprint
+from server.routes import (
+    account_recovery,
+    auth,
+    bookings,
+    customer_pages,
+    dashboard,
+    embed,
+    google,
+    health,
+    pages,
+    providers,
+    services,
+    stats,
+    webhooks,
+)
+
+BLUEPRINTS = (
+    health,
+    auth,
+    account_recovery,
+    google,
+    pages,
+    customer_pages,
+    embed,
+    providers,
+    services,
+    bookings,
+    dashboard,
+    stats,
+    webhooks,
+    sockets,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,13 +100,8 @@ def create_app(config: Config | None = None) -> Quart:
     install_cors(app)
     install_security(app)
     register_error_handlers(app)
-    for module in (health, auth, google, pages, providers, services, bookings, webhooks, sockets):
+    for module in BLUEPRINTS:
         app.register_blueprint(module.blueprint)
-    app.register_blueprint(dashboard_blueprint)
-    app.register_blueprint(stats_blueprint)
-    app.register_blueprint(customer_pages_blueprint)
-    app.register_blueprint(embed_blueprint)
-    app.register_blueprint(account_recovery_blueprint)
     app.teardown_request(release_db)
     app.teardown_websocket(release_db)
     app.before_serving(_open_connections)
