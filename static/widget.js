@@ -45,11 +45,12 @@ button[aria-pressed=true]{background:#4f46e5;border-color:#4f46e5;color:#fff}
 button:disabled{opacity:.6;cursor:default}
 :focus-visible{outline:3px solid #4f46e5;outline-offset:2px}
 .days{display:flex;gap:6px;overflow-x:auto;padding:4px 3px 8px;margin:10px -3px 0;width:0;min-width:calc(100% + 6px)}
-.day{flex:0 0 62px;display:flex;flex-direction:column;align-items:center;padding:6px 2px;line-height:1.2}
+.day{position:relative;flex:0 0 62px;display:flex;flex-direction:column;align-items:center;padding:6px 2px;line-height:1.2}
+.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 .wd{font-size:12px;text-transform:uppercase;letter-spacing:.04em}
 .dn{font-size:18px;font-weight:700}
 .count{font-size:11px}
-.day.none:not([aria-pressed=true]){color:#94a3b8}
+.day.none:not([aria-pressed=true]){color:#64748b}
 .slots{display:grid;grid-template-columns:repeat(auto-fill,minmax(76px,1fr));gap:6px}
 .slots:focus{outline:none}
 .slots p{grid-column:1/-1}
@@ -114,6 +115,7 @@ a{color:#4f46e5}
   const dayFormat = (options) => new Intl.DateTimeFormat(undefined, { ...options, timeZone: "UTC" });
   const LONG_DAY = dayFormat({ weekday: "long", month: "long", day: "numeric" });
   const WEEKDAY = dayFormat({ weekday: "short" });
+  const MONTH = dayFormat({ month: "long" });
   const clock = (slot) => slot.start_time.slice(11, 16);
 
   function addDays(iso, days) {
@@ -193,6 +195,8 @@ a{color:#4f46e5}
       this.alert = h("p", { class: "alert", role: "alert" });
       this.days = h("div", { class: "days", role: "group", "aria-label": "Day" });
       this.dayButtons = new Map();
+      // A day's name is its visible text plus the month for screen readers, with no aria-label,
+      // so speech users can say what they see ("click Wed 25"): WCAG 2.5.3 label in name.
       for (let i = 0; i < DAYS; i += 1) {
         const iso = addDays(this.first, i);
         const count = h("span", { class: "count" });
@@ -201,6 +205,7 @@ a{color:#4f46e5}
           { type: "button", class: "day", "data-date": iso, "aria-pressed": "false", onclick: () => this.pickDay(iso) },
           h("span", { class: "wd", text: WEEKDAY.format(asDate(iso)) }),
           h("span", { class: "dn", text: String(asDate(iso).getUTCDate()) }),
+          h("span", { class: "sr", text: ` ${MONTH.format(asDate(iso))},` }),
           count,
         );
         this.dayButtons.set(iso, { button, count });
@@ -326,7 +331,6 @@ a{color:#4f46e5}
         count.textContent = free ? `${free} free` : "none";
         button.classList.toggle("none", !free);
         button.setAttribute("aria-pressed", String(iso === this.day));
-        button.setAttribute("aria-label", `${LONG_DAY.format(asDate(iso))}, ${free ? `${free} free` : "no free times"}`);
       }
     }
 
