@@ -1,14 +1,14 @@
 // The dashboard: pending requests, the day's schedule and live alerts for a provider, plus
-// payouts and the provider's services.
+// payouts, the provider's services and their figures (dashboard-stats.js).
+import { AlertsPanel } from "./alerts-panel.js";
 import { getJSON, sendJSON } from "./api.js";
 import { STATUS_LABELS, TARGET_STATUS, alertItem, pendingItem, scheduleRow, timeRange } from "./dashboard-rows.js";
+import { startStats } from "./dashboard-stats.js";
 import { addDays, formatDay, formatPrice, todayIn } from "./formatting.js";
 import { connectPayouts } from "./payouts.js";
 import { ProviderFeed } from "./provider-feed.js";
 
 const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
-const MAX_ALERTS = 5;
-const PHONE_ALERT_MS = 10_000;
 const FEED_LABELS = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", off: "Offline" };
 
 const connectButton = document.querySelector("[data-connect-payouts]");
@@ -41,14 +41,15 @@ function startProviderDashboard(root) {
     dateInput: find("[data-date-input]"),
     error: find("[data-dash-error]"),
     announce: find("[data-dash-announce]"),
-    alerts: find("[data-toasts]"),
-    alertsEmpty: find("[data-toasts-empty]"),
     feedStatus: find("[data-feed-status]"),
     dialog: find("[data-reason-dialog]"),
   };
   // `ownMoves` holds "id:STATUS" for moves made from this page, so their echo on the socket
   // updates the lists without raising an alert about what the provider just did.
   const state = { day: initialDay(timeZone), schedule: [], pending: [], ownMoves: new Set() };
+  const alerts = new AlertsPanel(find("[data-alerts-panel]"));
+  const stats = startStats({ cards: find("[data-stats]"), charts: find("[data-stats-charts]") });
+  let connectedBefore = false;
 
   async function loadPending() {
     const { ok, data } = await getJSON("/api/dashboard/appointments?status=PENDING");
@@ -116,28 +117,19 @@ function startProviderDashboard(root) {
     }
   }
 
-  function showAlert(frame) {
-    const item = alertItem(frame, timeZone);
-    view.alerts.prepend(item);
-    while (view.alerts.children.length > MAX_ALERTS) view.alerts.lastElementChild.remove();
-    view.alertsEmpty.hidden = true;
-    // On a phone the alerts float over the page, so they leave by themselves.
-    if (window.matchMedia("(max-width: 980px)").matches) setTimeout(() => dismissAlert(item), PHONE_ALERT_MS);
-  }
-
-  function dismissAlert(item) {
-    if (!item.isConnected) return;
-    const hadFocus = item.contains(document.activeElement);
-    item.remove();
-    view.alertsEmpty.hidden = view.alerts.children.length > 0;
-    if (hadFocus) (view.alerts.querySelector("[data-dismiss]") || find("#live-heading")).focus();
-  }
-
   function onAppointment(frame) {
     const key = `${frame.appointment.id}:${frame.appointment.status}`;
     apply(frame.appointment);
+    stats.refreshSoon(); // our own moves too: completing a booking moves the earnings
     if (state.ownMoves.delete(key)) return;
-    showAlert(frame);
+    alerts.add(alertItem(frame, timeZone));
+  }
+
+  function onResync() {
+    refresh();
+    // The first connection follows the page's own first load; later ones may have missed changes.
+    if (connectedBefore) stats.refreshSoon();
+    connectedBefore = true;
   }
 
   async function move(action, id, trigger) {
@@ -177,8 +169,6 @@ function startProviderDashboard(root) {
   root.addEventListener("click", (event) => {
     const button = event.target.closest("[data-action]");
     if (button) move(button.dataset.action, button.closest("[data-appointment-id]").dataset.appointmentId, button);
-    const dismiss = event.target.closest("[data-dismiss]");
-    if (dismiss) dismissAlert(dismiss.closest(".toast"));
   });
   for (const button of root.querySelectorAll("[data-day-step]")) {
     button.addEventListener("click", () => showDay(addDays(state.day, Number(button.dataset.dayStep)), { push: true }));
@@ -195,7 +185,7 @@ function startProviderDashboard(root) {
   loadPending();
   const feed = new ProviderFeed({
     onAppointment,
-    onResync: refresh,
+    onResync,
     onState(name) {
       view.feedStatus.dataset.state = name;
       view.feedStatus.textContent = FEED_LABELS[name];
