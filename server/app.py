@@ -10,6 +10,7 @@ from quart_schema import QuartSchema
 from redis.asyncio import Redis
 
 from realtime import sockets
+from realtime.compression import decline_permessage_deflate
 from realtime.sockets import start_realtime, stop_realtime
 from server.auth.session_user import SessionUser
 from server.infra.config import Config, load_config
@@ -98,6 +99,7 @@ def create_app(config: Config | None = None) -> Quart:
         openapi_provider_class=AppointlyOpenAPIProvider,
     )
     install_cors(app)
+    decline_permessage_deflate()
     install_security(app)
     register_error_handlers(app)
     for module in BLUEPRINTS:

@@ -113,3 +113,18 @@ async def test_the_provider_socket_needs_a_signed_in_provider(
     assert await close_code_of(url) == 4401
     await sign_up()
     assert await close_code_of(url, additional_headers=session_cookie_header(client)) == 4403
+
+
+async def test_slot_sockets_decline_compression_even_when_offered(
+    live_app: LiveApp, service: dict[str, Any]
+) -> None:
+    """A compressor per socket would cost each idle watcher four times the memory."""
+    async with watch_slots(
+        live_app.url, service["id"], tomorrow(), compression="deflate"
+    ) as watcher:
+        assert watcher.connection.request is not None
+        assert "permessage-deflate" in watcher.connection.request.headers.get(
+            "Sec-WebSocket-Extensions", ""
+        )
+        assert watcher.connection.response is not None
+        assert "Sec-WebSocket-Extensions" not in watcher.connection.response.headers
