@@ -1,0 +1,471 @@
+"""Benchmark: one booking fanned out to 1,000 and 5,000 WebSocket watchers, and the memory an
+idle watcher costs, for the app vs. a plain Redis -> `websockets` broadcast server.
+
+Run with `.venv/bin/python -m bench.fanout [--sizes 1000,5000] [--idle 10000] [--bookings 20]
+[--client-processes 4]`.
+
+Method. The server under test is one process: the app as `appointly serve` runs it (Hypercorn,
+the broker's one Redis pattern subscription, Quart WebSockets), or the raw baseline (this
+module's `raw-server`: one Redis SUBSCRIBE, `websockets.broadcast` to every connection). The
+watchers are `websockets` clients spread over CLIENT_PROCESSES processes (this module's
+`client`), so no single client event loop has to read every frame; each is told on stdin how
+many sockets to hold and reports on stdout when all of its sockets have a booking's frame.
+
+Watchers grow in stages on one server: 1,000, then 5,000 (20 bookings at each), then 10,000
+idle ones for memory. A booking's latency runs from its commit (the app: `booked_at`, the
+database clock's time inside the booking transaction, just before COMMIT; raw: the moment
+before PUBLISH) to the moment the last watcher in any client process received the frame
+(wall clock; all processes share the machine's clock). Memory per idle watcher is the server's
+RSS growth from a few warm sockets to IDLE sockets, divided by their number.
+
+Both servers and all client processes share the machine's 2 cores with PostgreSQL, Redis and
+whatever else runs, so client work is inside every figure (the same for app and raw).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import secrets
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+from redis.asyncio import Redis
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.server import ServerConnection, broadcast, serve
+
+from bench.common import (
+    REPOSITORY,
+    ServerProcess,
+    bench_redis_url,
+    flush_redis_db,
+    free_port,
+    machine_note,
+    ms,
+    percentile,
+    raise_open_file_limit,
+    scratch_database,
+    seed_service_with_slots,
+    serving_app,
+    start_process,
+    stop_process,
+)
+
+SIZES = (1_000, 5_000)
+IDLE = 10_000
+BOOKINGS = 20
+CLIENT_PROCESSES = 4
+CONNECTS_AT_ONCE = 50  # per client process, so the server's accept backlog never overflows
+ARRIVAL_TIMEOUT = 60.0
+COMPRESSION_CHOICES = ("deflate", "none")
+
+
+# --- Watchers: one client process ---------------------------------------------------------------
+
+
+class WatcherProcess:
+    """Holds sockets to one URL; on stdin "open N" grows to N sockets and answers "ready N";
+    prints "done ID FIRST LAST" once every socket received the slot frame for slot ID."""
+
+    def __init__(self, url: str, compression: str | None) -> None:
+        self.url = url
+        self.compression = compression
+        self.sockets: list[ClientConnection] = []
+        self.arrivals: dict[str, list[float]] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def open(self, total: int) -> None:
+        gate = asyncio.Semaphore(CONNECTS_AT_ONCE)
+        await asyncio.gather(*(self._open_one(gate) for _ in range(total - len(self.sockets))))
+        say(f"ready {len(self.sockets)}")
+
+    async def _open_one(self, gate: asyncio.Semaphore) -> None:
+        async with gate:
+            for attempt in range(5):
+                try:
+                    socket = await connect(
+                        self.url, open_timeout=30, ping_interval=None, compression=self.compression
+                    )
+                    await socket.recv()  # the snapshot: the socket is subscribed now
+                    break
+                except (OSError, TimeoutError):
+                    await asyncio.sleep(0.2 * (attempt + 1))
+            else:
+                raise RuntimeError("could not open a watcher socket")
+        self.sockets.append(socket)
+        task = asyncio.create_task(self._read(socket))
+        self.tasks.add(task)
+
+    async def _read(self, socket: ClientConnection) -> None:
+        with contextlib.suppress(Exception):
+            async for text in socket:
+                now = time.time()
+                frame = orjson.loads(text)
+                if frame.get("type") == "slot":
+                    self._arrived(frame["slot"]["id"], now)
+
+    def _arrived(self, slot_id: str, now: float) -> None:
+        times = self.arrivals.setdefault(slot_id, [])
+        times.append(now)
+        if len(times) == len(self.sockets):
+            say(f"done {slot_id} {min(times)!r} {max(times)!r}")
+
+
+def say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+async def run_watcher_process(url: str, compression: str | None) -> None:
+    raise_open_file_limit()
+    watchers = WatcherProcess(url, compression)
+    reader = asyncio.StreamReader()
+    loop = asyncio.get_running_loop()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while line := (await reader.readline()).decode().split():
+        if line[0] == "open":
+            await watchers.open(int(line[1]))
+
+
+# --- The raw baseline server --------------------------------------------------------------------
+
+
+async def run_raw_server(port: int, redis_url: str, channel: str) -> None:
+    """Plain Redis SUBSCRIBE -> websockets.broadcast to every connected socket."""
+    raise_open_file_limit()
+    sockets: set[ServerConnection] = set()
+
+    async def handler(socket: ServerConnection) -> None:
+        sockets.add(socket)
+        try:
+            await socket.send('{"type":"snapshot","slots":[]}')
+            await socket.wait_closed()
+        finally:
+            sockets.discard(socket)
+
+    redis = Redis.from_url(redis_url)
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(channel)
+    async with serve(handler, "127.0.0.1", port, ping_interval=None, backlog=1024):
+        async for message in pubsub.listen():
+            if message["type"] == "message":
+                broadcast(sockets, message["data"].decode())
+
+
+# --- The coordinator ----------------------------------------------------------------------------
+
+
+@dataclass
+class Watchers:
+    """The client processes, and what they report."""
+
+    processes: list[asyncio.subprocess.Process]
+    lines: asyncio.Queue[list[str]] = field(default_factory=asyncio.Queue)
+    readers: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def start_reading(self) -> None:
+        for process in self.processes:
+            self.readers.append(asyncio.create_task(self._read(process)))
+
+    async def _read(self, process: asyncio.subprocess.Process) -> None:
+        assert process.stdout is not None
+        while line := await process.stdout.readline():
+            await self.lines.put(line.decode().split())
+
+    async def grow_to(self, total: int) -> None:
+        share, extra = divmod(total, len(self.processes))
+        for number, process in enumerate(self.processes):
+            assert process.stdin is not None
+            process.stdin.write(f"open {share + (number < extra)}\n".encode())
+            await process.stdin.drain()
+        ready = 0
+        async with asyncio.timeout(600):
+            while ready < len(self.processes):
+                if (await self.lines.get())[0] == "ready":
+                    ready += 1
+
+    async def last_arrival(self, slot_id: str) -> float:
+        """The wall-clock time the last watcher got `slot_id`'s frame."""
+        reported: list[float] = []
+        async with asyncio.timeout(ARRIVAL_TIMEOUT):
+            while len(reported) < len(self.processes):
+                line = await self.lines.get()
+                if line[0] == "done" and line[1] == slot_id:
+                    reported.append(float(line[3]))
+        return max(reported)
+
+
+@contextlib.asynccontextmanager
+async def watcher_processes(url: str, count: int, compression: str) -> AsyncIterator[Watchers]:
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.fanout",
+            "client",
+            url,
+            compression,
+            cwd=REPOSITORY,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        for _ in range(count)
+    ]
+    watchers = Watchers(processes)
+    watchers.start_reading()
+    try:
+        yield watchers
+    finally:
+        for process in processes:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        for task in watchers.readers:
+            task.cancel()
+
+
+@dataclass
+class Stage:
+    watchers: int
+    latencies: list[float]
+
+
+@dataclass
+class Outcome:
+    stages: list[Stage]
+    bytes_per_idle_watcher: float
+
+
+class Target:
+    """What the stages need from the server under test: its socket URL, a way to make a slot
+    change, and the server's RSS."""
+
+    ws_url: str
+    server: ServerProcess
+
+    async def change_one(self, number: int) -> tuple[str, float]:
+        """Make slot change `number` happen: (its slot id, its commit time)."""
+        raise NotImplementedError
+
+
+class AppTarget(Target):
+    def __init__(self, server: ServerProcess, conn: asyncpg.Connection, service: Any) -> None:
+        self.server = server
+        self.conn = conn
+        self.slot_ids = [str(slot_id) for slot_id in service.slot_ids]
+        day = service.first_day.isoformat()
+        self.ws_url = (
+            "ws" + server.url.removeprefix("http")
+            + f"/ws/services/{service.id}/slots?from={day}&to={day}"
+        )  # fmt: skip
+        self.http = httpx.AsyncClient(base_url=server.url, timeout=30)
+
+    async def change_one(self, number: int) -> tuple[str, float]:
+        slot_id = self.slot_ids[number]
+        body = {"slot_id": slot_id, "customer_name": "Fan", "customer_email": "fan@example.com"}
+        response = await self.http.post("/api/bookings", json=body)
+        if response.status_code != 201:
+            raise RuntimeError(f"booking answered {response.status_code}: {response.text}")
+        committed = await self.conn.fetchval(
+            "SELECT extract(epoch FROM booked_at)::float8 FROM appointments WHERE id = $1::uuid",
+            slot_id,
+        )
+        return slot_id, float(committed)
+
+
+class RawTarget(Target):
+    def __init__(self, server: ServerProcess, port: int, redis: Redis, channel: str) -> None:
+        self.server = server
+        self.ws_url = f"ws://127.0.0.1:{port}/"
+        self.redis = redis
+        self.channel = channel
+
+    async def change_one(self, number: int) -> tuple[str, float]:
+        slot_id = f"raw-{number}-{secrets.token_hex(8)}"
+        frame = orjson.dumps({"type": "slot", "slot": sample_slot(slot_id, number)})
+        committed = time.time()
+        await self.redis.publish(self.channel, frame)
+        return slot_id, committed
+
+
+def sample_slot(slot_id: str, token: int) -> dict[str, Any]:
+    """A frame the size of the app's."""
+    return {
+        "id": slot_id,
+        "service_id": "00000000-0000-0000-0000-000000000000",
+        "slot_date": "2026-11-26",
+        "start_time": "2026-11-26T08:00:00+00:00",
+        "end_time": "2026-11-26T08:15:00+00:00",
+        "token": token,
+        "available": False,
+    }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How many watchers at each stage, how many bookings per stage, how many idle watchers
+    for the memory figure, over how many client processes, offering which compression."""
+
+    sizes: tuple[int, ...] = SIZES
+    idle: int = IDLE
+    bookings: int = BOOKINGS
+    processes: int = CLIENT_PROCESSES
+    compression: str = "deflate"
+
+
+async def run_stages(target: Target, plan: Plan) -> Outcome:
+    stages: list[Stage] = []
+    async with watcher_processes(target.ws_url, plan.processes, plan.compression) as watchers:
+        await watchers.grow_to(plan.processes)  # one warm socket each
+        await asyncio.sleep(1)
+        base_rss = target.server.rss()
+        number = 0
+        for size in plan.sizes:
+            await watchers.grow_to(size)
+            await asyncio.sleep(1)
+            latencies = []
+            for _ in range(plan.bookings):
+                slot_id, committed = await target.change_one(number)
+                number += 1
+                latencies.append(await watchers.last_arrival(slot_id) - committed)
+            stages.append(Stage(size, latencies))
+        per_watcher = float("nan")
+        if plan.idle:
+            await watchers.grow_to(plan.idle)
+            await asyncio.sleep(3)
+            per_watcher = (target.server.rss() - base_rss) / (plan.idle - plan.processes)
+    return Outcome(stages, per_watcher)
+
+
+async def measure_app(database_url: str, server: ServerProcess, plan: Plan) -> Outcome:
+    """The stages against the app served by `server` on a migrated database."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        slots_needed = plan.bookings * len(plan.sizes)
+        service = await seed_service_with_slots(conn, days=1, per_day=max(40, slots_needed))
+        target = AppTarget(server, conn, service)
+        try:
+            return await run_stages(target, plan)
+        finally:
+            await target.http.aclose()
+    finally:
+        await conn.close()
+
+
+async def measure_raw(redis_url: str, plan: Plan) -> Outcome:
+    port = free_port()
+    channel = f"bench:raw:{secrets.token_hex(8)}"
+    args = [sys.executable, "-m", "bench.fanout", "raw-server", str(port), redis_url, channel]
+    server = await start_process(args, dict(os.environ), "raw-ws", port)
+    redis = Redis.from_url(redis_url)
+    try:
+        async with asyncio.timeout(30):
+            # The raw server is another process: poll Redis until its subscription is there.
+            while (await redis.pubsub_numsub(channel))[0][1] == 0:  # noqa: ASYNC110
+                await asyncio.sleep(0.1)
+        return await run_stages(RawTarget(server, port, redis, channel), plan)
+    finally:
+        await redis.aclose()
+        await stop_process(server)
+
+
+async def measure(
+    database_url: str, server: ServerProcess, redis_url: str, plan: Plan
+) -> tuple[Outcome, Outcome]:
+    """The app (already served by `server`), then the raw baseline on the same Redis."""
+    raise_open_file_limit()
+    app = await measure_app(database_url, server, plan)
+    raw = await measure_raw(redis_url, plan)
+    return app, raw
+
+
+async def run(plan: Plan) -> tuple[Outcome, Outcome]:
+    raise_open_file_limit()  # the app server inherits it
+    redis_url = bench_redis_url()
+    await flush_redis_db(redis_url)
+    async with (
+        scratch_database("fanout") as database_url,
+        serving_app(database_url, redis_url) as server,
+    ):
+        outcome = await measure(database_url, server, redis_url, plan)
+    await flush_redis_db(redis_url)
+    return outcome
+
+
+def report(app: Outcome, raw: Outcome, plan: Plan) -> None:
+    print(
+        f"fan-out: watchers in {plan.processes} client processes offering "
+        f"{plan.compression}; latency = commit -> last watcher"
+    )
+    print(machine_note())
+    for app_stage, raw_stage in zip(app.stages, raw.stages, strict=True):
+        app_p99 = percentile(app_stage.latencies, 0.99)
+        raw_p99 = percentile(raw_stage.latencies, 0.99)
+        print(
+            f"{app_stage.watchers:,} watchers, {len(app_stage.latencies)} bookings: "
+            f"app p50 {ms(percentile(app_stage.latencies, 0.5))} p99 {ms(app_p99)} | "
+            f"raw p50 {ms(percentile(raw_stage.latencies, 0.5))} p99 {ms(raw_p99)} | "
+            f"p99 app/raw {app_p99 / raw_p99:.2f} (target <= 1.3: "
+            f"{'met' if app_p99 <= 1.3 * raw_p99 else 'MISSED'})"
+        )
+    if plan.idle:
+        print(
+            f"memory per idle watcher at {plan.idle:,} in one process: app "
+            f"{app.bytes_per_idle_watcher / 1024:,.1f} KiB | raw "
+            f"{raw.bytes_per_idle_watcher / 1024:,.1f} KiB | app/raw "
+            f"{app.bytes_per_idle_watcher / raw.bytes_per_idle_watcher:.2f}"
+        )
+
+
+def _compression(choice: str) -> str | None:
+    return None if choice == "none" else choice
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command")
+    client = commands.add_parser("client", help="(internal) hold watcher sockets")
+    client.add_argument("url")
+    client.add_argument("compression", choices=COMPRESSION_CHOICES)
+    raw = commands.add_parser("raw-server", help="(internal) the raw broadcast server")
+    raw.add_argument("port", type=int)
+    raw.add_argument("redis_url")
+    raw.add_argument("channel")
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
+    parser.add_argument("--idle", type=int, default=IDLE)
+    parser.add_argument("--bookings", type=int, default=BOOKINGS)
+    parser.add_argument("--client-processes", type=int, default=CLIENT_PROCESSES)
+    parser.add_argument(
+        "--compression",
+        choices=COMPRESSION_CHOICES,
+        default="deflate",
+        help="what the watchers offer: permessage-deflate (as browsers do) or nothing",
+    )
+    args = parser.parse_args()
+    if args.command == "client":
+        asyncio.run(run_watcher_process(args.url, _compression(args.compression)))
+    elif args.command == "raw-server":
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how the coordinator stops it
+            asyncio.run(run_raw_server(args.port, args.redis_url, args.channel))
+    else:
+        plan = Plan(
+            sizes=tuple(int(size) for size in args.sizes.split(",")),
+            idle=args.idle,
+            bookings=args.bookings,
+            processes=args.client_processes,
+            compression=args.compression,
+        )
+        app, raw_outcome = asyncio.run(run(plan))
+        report(app, raw_outcome, plan)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""The benchmarks run, in tiny configurations, against the real app served by Hypercorn in a
+subprocess (as `appointly serve` runs it) on this run's database and Redis database index. No
+timing is asserted (the machine is shared); only that each completes and nothing is double
+booked."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from bench import booking, fanout, slots_listing
+from bench.common import ServerProcess, serving_app
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+async def bench_server(database_url: str, redis_url: str) -> AsyncIterator[ServerProcess]:
+    async with serving_app(database_url, redis_url) as server:
+        yield server
+
+
+async def test_contended_booking_benchmark_runs_without_double_bookings(
+    database_url: str, bench_server: ServerProcess
+) -> None:
+    result = await booking.measure(database_url, bench_server, clients=8, slots=40)
+    assert sum(result.app.wins.values()) == 40
+    assert sum(result.raw.wins.values()) == 40
+    assert result.app_doubles == 0
+    assert result.raw_doubles == 0
+    assert result.app.errors == 0
+
+
+async def test_slot_listing_and_search_benchmark_runs_and_puts_the_indexes_back(
+    database_url: str, bench_server: ServerProcess
+) -> None:
+    outcome = await slots_listing.measure(
+        database_url,
+        bench_server.url,
+        clients=4,
+        requests=40,
+        services=2_000,
+        runs=2,
+        runs_without_indexes=1,
+        queries=("massage", "massge"),
+    )
+    app_listing, raw_listing = outcome["listing"]
+    assert len(app_listing[1]) == len(raw_listing[1]) == 40
+    total, _ = outcome["searches"]["massge"]
+    assert total > 0
+    conn = await asyncpg.connect(database_url)
+    try:
+        present = await conn.fetchval(
+            "SELECT count(*) FROM pg_indexes WHERE indexname = ANY($1::text[])",
+            list(slots_listing.SEARCH_INDEXES),
+        )
+    finally:
+        await conn.close()
+    assert present == len(slots_listing.SEARCH_INDEXES)
+
+
+async def test_fanout_benchmark_reaches_every_watcher_of_app_and_raw_server(
+    database_url: str, redis_url: str, bench_server: ServerProcess
+) -> None:
+    plan = fanout.Plan(sizes=(20,), idle=0, bookings=2, processes=1)
+    app, raw = await fanout.measure(database_url, bench_server, redis_url, plan)
+    assert [len(stage.latencies) for stage in app.stages] == [2]
+    assert [len(stage.latencies) for stage in raw.stages] == [2]
