@@ -130,6 +130,50 @@ async def select_slots(
     return [Slot(**dict(row)) for row in rows]
 
 
+# The same shape as Slot.to_json, built by PostgreSQL: listing a month of slots spent most of
+# its time turning rows into Python objects and back into JSON (bench/README.md). Times are
+# the provider's wall clock plus that moment's UTC offset, as `isoformat()` writes them.
+SLOTS_AS_JSON = """
+    WITH live AS (
+        SELECT id,
+               service_id,
+               slot_date,
+               token,
+               booked,
+               starts_at AT TIME ZONE $4 AS local_start,
+               ends_at   AT TIME ZONE $4 AS local_end,
+               (starts_at AT TIME ZONE $4) - (starts_at AT TIME ZONE 'UTC') AS start_offset,
+               (ends_at   AT TIME ZONE $4) - (ends_at   AT TIME ZONE 'UTC') AS end_offset
+          FROM appointments
+         WHERE service_id = $1
+           AND occupies_slot
+           AND slot_date BETWEEN $2 AND $3
+    )
+    SELECT coalesce(json_agg(json_build_object(
+               'id',         id,
+               'service_id', service_id,
+               'slot_date',  slot_date,
+               'start_time', to_char(local_start, 'YYYY-MM-DD"T"HH24:MI:SS')
+                             || CASE WHEN start_offset < interval '0' THEN '-' ELSE '+' END
+                             || to_char(greatest(start_offset, -start_offset), 'HH24:MI'),
+               'end_time',   to_char(local_end, 'YYYY-MM-DD"T"HH24:MI:SS')
+                             || CASE WHEN end_offset < interval '0' THEN '-' ELSE '+' END
+                             || to_char(greatest(end_offset, -end_offset), 'HH24:MI'),
+               'token',      token,
+               'available',  NOT booked
+           ) ORDER BY local_start - start_offset), '[]')::text  -- text: sent as it is, never decoded
+      FROM live
+"""
+
+
+async def select_slots_json(
+    conn: asyncpg.Connection, service_id: UUID, first_day: date, last_day: date, zone: str
+) -> str:
+    """`select_slots` as a JSON array of the contract's Slot, in the zone named `zone`."""
+    found: str = await conn.fetchval(SLOTS_AS_JSON, service_id, first_day, last_day, zone)
+    return found
+
+
 async def select_live_slots_at(
     conn: asyncpg.Connection, service_id: UUID, starts: Sequence[datetime]
 ) -> list[Slot]:

@@ -233,9 +233,11 @@ async def list_slots(
     raw_to: str | None,
     *,
     now: datetime,
-) -> tuple[Service, list[Slot]]:
-    """The service's live slots (free and booked) in a range of its provider's days."""
+) -> str:
+    """The service's live slots (free and booked) in a range of its provider's days, as a JSON
+    array of the contract's Slot (times in the provider's zone)."""
     service = await get_service(conn, service_id)
     today = local_today(now, service.provider.zone)
     first, last = slot_date_range(raw_from, raw_to, today)
-    return service, await slots.select_slots(conn, service_id, first, last)
+    zone = service.provider.timezone
+    return await slots.select_slots_json(conn, service_id, first, last, zone)
