@@ -68,6 +68,9 @@ def bench_redis_url() -> str:
 
         base = embedded_redis_url(REPOSITORY / ".appointly-bench")
     index = os.environ.get("BENCH_REDIS_DB") or os.environ.get("TEST_REDIS_DB") or "15"
+    if base.startswith("unix://"):
+        # A socket address has no path to hold the index (the embedded Redis).
+        return f"{base.split('?', 1)[0]}?db={index}"
     return with_database(base, index)
 
 

@@ -39,6 +39,8 @@ const live = new LiveSlots(serviceId, {
 });
 
 function checkChosenSlot(slots) {
+  // While our own booking is in flight the slot going is most likely us: the answer decides.
+  if (submitting) return;
   const now = slots.get(chosen.start);
   if (now && now.available && Date.parse(now.start_time) > Date.now()) {
     // The time may be free again as a new row (a cancellation re-offers it): book that one.
