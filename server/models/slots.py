@@ -161,7 +161,7 @@ SLOTS_AS_JSON = """
                              || to_char(greatest(end_offset, -end_offset), 'HH24:MI'),
                'token',      token,
                'available',  NOT booked
-           ) ORDER BY local_start - start_offset), '[]')::text  -- text: sent as it is, never decoded
+           ) ORDER BY local_start - start_offset), '[]')::text  -- sent as it is, never decoded
       FROM live
 """
 

@@ -31,7 +31,16 @@ function freeByDay(slots) {
   return byDay;
 }
 
-function renderDays(byDay) {
+// Days with no slots at all (closed, or every time already past) rather than all taken.
+function daysWithSlots(slots, now = Date.now()) {
+  const open = new Set();
+  for (const slot of slots.values()) {
+    if (Date.parse(slot.start_time) > now) open.add(slot.slot_date);
+  }
+  return open;
+}
+
+function renderDays(byDay, open) {
   const buttons = days.map((day) => {
     const count = byDay.get(day).length;
     const button = document.createElement("button");
@@ -41,7 +50,8 @@ function renderDays(byDay) {
     button.setAttribute("aria-pressed", String(day === chosenDay));
     const { weekday, date } = dayParts(day);
     button.append(span("day-weekday", weekday), span("day-date", date));
-    button.append(span("day-count", count ? `${count} free` : "Full"));
+    const none = open.has(day) ? "Full" : "Closed";
+    button.append(span("day-count", count ? `${count} free` : none));
     if (!count) button.classList.add("is-full");
     return button;
   });
@@ -99,7 +109,7 @@ function render(slots) {
     chosenDay = days.find((day) => byDay.get(day).length) || chosenDay;
     shownTimes = new Set();
   }
-  renderDays(byDay);
+  renderDays(byDay, daysWithSlots(slots));
   renderSlots(byDay.get(chosenDay));
 }
 
