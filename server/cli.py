@@ -94,8 +94,21 @@ def cmd_migrate(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_serve(config: Config, args: argparse.Namespace) -> int:
-    config = resolve_services(config)
+    config = _with_bind_origin(resolve_services(config), args.bind)
     return asyncio.run(_serve(config, args.bind, start_worker=False))
+
+
+def _with_bind_origin(config: Config, bind: str | None) -> Config:
+    """Without BASE_URL, links and the Origin check follow `--bind`: a laptop trying another
+    port gets links that work. Any BASE_URL that is set wins."""
+    if bind is None or "BASE_URL" in os.environ:
+        return config
+    host, _, port = bind.rpartition(":")
+    if not port.isdigit() or host.startswith("unix"):
+        return config
+    if host in ("", "0.0.0.0", "[::]"):  # the wildcard: name this machine instead
+        host = "127.0.0.1"
+    return config.with_changes(base_url=f"http://{host}:{port}")
 
 
 def cmd_worker(config: Config, args: argparse.Namespace) -> int:
@@ -111,7 +124,7 @@ def cmd_worker(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
     embedded = uses_embedded(config)
-    config = resolve_services(config)
+    config = _with_bind_origin(resolve_services(config), args.bind)
     try:
         applied = asyncio.run(migrate(_database_url(config)))
         if applied:
@@ -166,6 +179,7 @@ async def _start_worker(config: Config) -> asyncio.subprocess.Process:
     # The worker gets the resolved URLs, so both processes share the same (embedded) servers.
     env = {**os.environ, "DATABASE_URL": _database_url(config), "REDIS_URL": config.redis_url or ""}
     env.setdefault("SECRET_KEY", config.secret_key)
+    env.setdefault("BASE_URL", config.base_url)
     # Its own process group: Ctrl-C reaches only us, and we stop the worker after the web server,
     # so shutdown happens in one order. If we die without cleaning up, the kernel stops it.
     return await asyncio.create_subprocess_exec(

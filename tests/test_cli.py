@@ -13,7 +13,8 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import with_database
+from tests.conftest import make_provider, with_database
+from tests.support.booking import book, create_service, free_slots, tomorrow
 from tests.support.cli_process import (
     APPOINTLY,
     REPOSITORY,
@@ -185,6 +186,24 @@ async def test_serve_serves_the_web_app_alone_and_stops_on_ctrl_c(
         await running.kill()
     assert status == 0, running.log()
     assert_no_traceback(running.log())
+
+
+async def test_without_base_url_links_follow_the_bound_port(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
+    assert (await run_appointly("migrate", env=service_env)).status == 0
+    running = await start_appointly("serve", env=service_env, output=tmp_path / "serve.log")
+    try:
+        await running.wait_until_serving()
+        async with running.client() as provider, running.client() as guest:
+            await make_provider(provider)
+            service = await create_service(provider)
+            slot = (await free_slots(guest, service["id"], tomorrow()))[0]
+            response = await book(guest, slot["id"])
+        assert response.status_code == 201, response.text
+        assert response.json()["manage_url"].startswith(f"{running.url}/bookings/")
+    finally:
+        await running.kill()
 
 
 async def test_python_dash_m_server_is_the_same_command(service_env: dict[str, str]) -> None:

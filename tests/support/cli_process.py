@@ -18,7 +18,14 @@ from tests.support.serving import free_port
 REPOSITORY = Path(__file__).resolve().parents[2]
 APPOINTLY = str(Path(sys.executable).parent / "appointly")
 WORKER_HEALTH_KEY = "appointly:queue:health-check"
-SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "APPOINTLY_DATA_DIR", "SECRET_KEY", "APP_ENV")
+SERVICE_VARIABLES = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "APPOINTLY_DATA_DIR",
+    "SECRET_KEY",
+    "APP_ENV",
+    "BASE_URL",
+)
 
 
 def appointly_env(**variables: str) -> dict[str, str]:
