@@ -26,6 +26,8 @@ if (root) startProviderDashboard(root);
 
 // --- Pending requests, schedule and live alerts ---------------------------------------------------
 
+const PENDING_SHOWN = 5;
+
 function startProviderDashboard(root) {
   const timeZone = root.dataset.timezone;
   const find = (selector) => root.parentElement.querySelector(selector);
@@ -33,6 +35,7 @@ function startProviderDashboard(root) {
     pendingList: find("[data-pending-list]"),
     pendingStatus: find("[data-pending-status]"),
     pendingCount: find("[data-pending-count]"),
+    pendingMore: find("[data-pending-more]"),
     scheduleTable: find("[data-schedule-table]"),
     scheduleBody: find("[data-schedule-body]"),
     scheduleStatus: find("[data-schedule-status]"),
@@ -46,7 +49,17 @@ function startProviderDashboard(root) {
   };
   // `ownMoves` holds "id:STATUS" for moves made from this page, so their echo on the socket
   // updates the lists without raising an alert about what the provider just did.
-  const state = { day: initialDay(timeZone), schedule: [], pending: [], ownMoves: new Set() };
+  const state = {
+    day: initialDay(timeZone),
+    schedule: [],
+    pending: [],
+    showAllPending: false,
+    ownMoves: new Set(),
+  };
+  view.pendingMore.addEventListener("click", () => {
+    state.showAllPending = !state.showAllPending;
+    renderPending();
+  });
   const alerts = new AlertsPanel(find("[data-alerts-panel]"));
   const stats = startStats({ cards: find("[data-stats]"), charts: find("[data-stats-charts]") });
   let connectedBefore = false;
@@ -73,8 +86,13 @@ function startProviderDashboard(root) {
   }
 
   function renderPending() {
-    view.pendingList.replaceChildren(...state.pending.map((item) => pendingItem(item, timeZone)));
     const count = state.pending.length;
+    // The soonest few first, so a busy week doesn't push the day's schedule off the screen.
+    const shown = state.showAllPending ? state.pending : state.pending.slice(0, PENDING_SHOWN);
+    view.pendingList.replaceChildren(...shown.map((item) => pendingItem(item, timeZone)));
+    view.pendingMore.hidden = count <= PENDING_SHOWN;
+    view.pendingMore.textContent = state.showAllPending ? "Show fewer" : `Show all ${count} requests`;
+    view.pendingMore.setAttribute("aria-expanded", String(Boolean(state.showAllPending)));
     view.pendingCount.textContent = String(count);
     view.pendingCount.hidden = count === 0;
     view.pendingStatus.textContent = count ? "" : "No requests waiting for an answer.";

@@ -207,3 +207,19 @@ async def test_a_started_confirmed_booking_can_be_marked_completed_or_a_no_show(
     await expect(absent_row).to_have_attribute("data-status", "NO_SHOW")
     await expect(came_row.get_by_role("button")).to_have_count(0)
     await shoot(page, "dashboard-desktop-past-day")
+
+
+async def test_a_long_list_of_requests_shows_the_soonest_five_until_asked_for_all(
+    page: Page, guest: httpx.AsyncClient
+) -> None:
+    service = await provider_with_service(page)
+    for _ in range(7):
+        await book_slot(guest, service, 0)  # each time the next free slot of the day
+    await open_dashboard_on_tomorrow(page)
+    requests = page.locator("[data-pending-list] > li")
+    await expect(page.locator("[data-pending-count]")).to_have_text("7")
+    await expect(requests).to_have_count(5)
+    await page.get_by_role("button", name="Show all 7 requests").click()
+    await expect(requests).to_have_count(7)
+    await page.get_by_role("button", name="Show fewer").click()
+    await expect(requests).to_have_count(5)
