@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -12,6 +11,7 @@ from quart_schema import document_querystring, validate_headers, validate_reques
 
 from server.auth.session_user import optional_user, require_user
 from server.domain.bookings import clean_customer_details
+from server.domain.dates import parse_day
 from server.infra.api_docs import errors, responds
 from server.infra.errors import APIError
 from server.infra.jsonio import json_response
@@ -78,7 +78,7 @@ def _booking_request(data: BookingBody) -> use_cases.BookingRequest:
         return use_cases.BookingRequest(customer=customer, slot_id=data.slot_id)
     if data.slot_id is None and data.service_id is not None and data.date is not None:
         return use_cases.BookingRequest(
-            customer=customer, service_id=data.service_id, day=_day(data.date)
+            customer=customer, service_id=data.service_id, day=parse_day(data.date)
         )
     raise APIError(
         422,
@@ -86,18 +86,6 @@ def _booking_request(data: BookingBody) -> use_cases.BookingRequest:
         "Give either slot_id, or service_id and date.",
         fields={"slot_id": "Either slot_id, or service_id with date."},
     )
-
-
-def _day(raw: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise APIError(
-            422,
-            "validation_error",
-            "That date does not exist.",
-            fields={"date": "A real date in the form YYYY-MM-DD."},
-        ) from None
 
 
 @blueprint.post("/api/bookings")

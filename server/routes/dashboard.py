@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from quart import Blueprint, Response, request
+from pydantic import BaseModel, ConfigDict, Field
+from quart import Blueprint, Response
 from quart_schema import document_request, validate_querystring
 
 from server.domain.appointments import Move, Status
+from server.domain.dates import parse_day
 from server.domain.slots import local_today
 from server.infra.api_docs import errors, responds
-from server.infra.errors import APIError, validation_fields
 from server.infra.jsonio import json_response
+from server.infra.optional_body import optional_json_body
 from server.infra.state import db, jobs, redis
 from server.models.providers import Provider
 from server.models.schedule import select_provider_appointments_by_status, select_provider_day
@@ -89,15 +89,7 @@ async def get_schedule(query_args: ScheduleQuery) -> Response:
 def _schedule_day(raw: str | None, provider: Provider) -> dt.date:
     if raw is None:
         return local_today(_now(), ZoneInfo(provider.timezone))
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise APIError(
-            422,
-            "validation_error",
-            "That date does not exist.",
-            fields={"date": "A real date in the form YYYY-MM-DD."},
-        ) from None
+    return parse_day(raw)
 
 
 @blueprint.get("/api/dashboard/appointments")
@@ -118,7 +110,7 @@ async def get_appointments_by_status(query_args: AppointmentsQuery) -> Response:
 
 async def _move(appointment_id: UUID, move: Move) -> Response:
     provider = await require_provider()
-    reason = _clean_reason((await _move_body()).reason)
+    reason = _clean_reason((await optional_json_body(MoveBody)).reason)
     appointment = await move_provider_appointment(
         await db(),
         redis(),
@@ -132,31 +124,9 @@ async def _move(appointment_id: UUID, move: Move) -> Response:
     return json_response({"appointment": appointment.to_json()})
 
 
-async def _move_body() -> MoveBody:
-    # The body is optional, so quart-schema's validate_request (which needs one) does not fit.
-    body = await request.get_data(cache=True, as_text=False, parse_form_data=False)
-    if not body.strip():
-        return MoveBody()
-    try:
-        return MoveBody.model_validate_json(body)
-    except ValidationError as error:
-        if any(_is_not_an_object(item) for item in error.errors()):
-            raise APIError(400, "invalid_json", "The request body must be a JSON object.") from None
-        raise APIError(
-            422,
-            "validation_error",
-            "Some fields are missing or invalid.",
-            fields=validation_fields(error),
-        ) from None
-
-
 def _clean_reason(reason: str | None) -> str | None:
     stripped = (reason or "").strip()
     return stripped or None
-
-
-def _is_not_an_object(item: Any) -> bool:
-    return item["type"] in ("json_invalid", "model_type")
 
 
 @blueprint.post("/api/appointments/<uuid:appointment_id>/confirm")

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from quart import Blueprint, Response, request
+from pydantic import BaseModel, ConfigDict, Field
+from quart import Blueprint, Response
 from quart_schema import document_request, validate_request
 
 from server.auth.session_user import require_user
 from server.infra.api_docs import errors, responds
-from server.infra.errors import APIError, validation_fields
+from server.infra.errors import APIError
 from server.infra.jsonio import json_response
+from server.infra.optional_body import optional_json_body
 from server.infra.state import db
 from server.models import providers
 from server.payments.connect import onboarding_link
@@ -72,25 +73,7 @@ async def post_stripe_connect() -> Response:
     """
     provider = await require_provider()
     user = await require_user()
-    data = await _stripe_connect_request()
+    data = await optional_json_body(StripeConnectRequest)
     country = data.country.upper() if data.country else None
     url = await onboarding_link(await db(), user, provider, country=country)
     return json_response({"url": url})
-
-
-async def _stripe_connect_request() -> StripeConnectRequest:
-    # The body is optional, so quart-schema's validate_request (which needs one) does not fit.
-    body = await request.get_data(cache=True, as_text=False, parse_form_data=False)
-    if not body.strip():
-        return StripeConnectRequest()
-    try:
-        return StripeConnectRequest.model_validate_json(body)
-    except ValidationError as error:
-        if any(item["type"] in ("json_invalid", "model_type") for item in error.errors()):
-            raise APIError(400, "invalid_json", "The request body must be a JSON object.") from None
-        raise APIError(
-            422,
-            "validation_error",
-            "Some fields are missing or invalid.",
-            fields=validation_fields(error),
-        ) from None
