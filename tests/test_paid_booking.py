@@ -13,8 +13,9 @@ import orjson
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.conftest import LiveApp, StartApp, make_provider
-from tests.support.booking import book, create_service, free_slots, tomorrow
+from server.notifications.delivery import deliver_due
+from tests.conftest import LiveApp, Mailbox, StartApp, make_provider
+from tests.support.booking import GUEST, book, create_service, free_slots, tomorrow
 from tests.support.sockets import session_cookie_header, ws_url
 from tests.support.stripe_checkout import complete_payment
 from tests.support.stripe_stub import StripeStandIn
@@ -150,6 +151,26 @@ async def test_the_completed_webhook_marks_the_booking_paid_and_tells_the_provid
     assert row["status"] == "PENDING"
     shown = (await guest.get(booking_api_path(booking))).json()
     assert shown["appointment"]["payment_status"] == "paid"
+
+
+async def test_paying_releases_the_booking_emails_held_back_until_then(
+    guest: httpx.AsyncClient,
+    paid_service: dict[str, Any],
+    stripe_stand_in: StripeStandIn,
+    db_pool: Any,
+    fee_app: LiveApp,
+    mailbox: Mailbox,
+) -> None:
+    booking = await book_paid_slot(guest, paid_service)
+    appointment_id = booking["appointment"]["id"]
+    assert await deliver_due(db_pool, fee_app.config) == 0  # held while unpaid
+
+    paid = complete_payment(stripe_stand_in, session_for(stripe_stand_in, appointment_id)["id"])
+    assert (await deliver(guest, completed_event(paid))).status_code == 200
+
+    assert await deliver_due(db_pool, fee_app.config) == 2
+    received = await mailbox.wait_for(lambda m: m["To"] == GUEST["customer_email"])
+    assert booking["manage_url"] in received.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
 async def test_a_repeated_completion_changes_nothing(

@@ -20,6 +20,7 @@ from realtime.publish import publish_appointment_event
 from server.domain.appointments import FREES_SLOT, PaymentStatus, Status
 from server.models import appointments, payments, refunds
 from server.models.appointments import Appointment
+from server.notifications.outbox import nudge_delivery, release_held
 from server.payments.holds import release_hold
 from server.payments.refunds import nudge_refunds
 from server.usecases.appointments import MoveResult, announce_move
@@ -43,6 +44,7 @@ class AfterCommit:
             await publish_appointment_event(
                 redis, self.paid.provider_id, PAID_EVENT, self.paid.to_json()
             )
+            await nudge_delivery(jobs)
         if self.moved is not None:
             await announce_move(redis, self.moved)
         if self.refund_requested:
@@ -91,6 +93,8 @@ async def checkout_session_completed(
     if booking.status in FREES_SLOT:
         after.refund_requested = await _refund_late_payment(conn, booking, payment_intent)
         return
+    # The e-mails held back until payment ("received", "new booking") may go now.
+    await release_held(conn, booking.id)
     after.paid = await appointments.select_appointment(conn, booking.id)
 
 
