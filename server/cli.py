@@ -18,7 +18,7 @@ from server.infra.config import Config, ConfigError, load_config
 from server.infra.embedded import stop_embedded_if_unused
 from server.infra.migrations import MigrationError, migrate
 from server.infra.paths import HYPERCORN_TOML
-from server.infra.runtime import resolve_services, uses_embedded
+from server.infra.runtime import resolve_services
 
 log = logging.getLogger("appointly")
 
@@ -123,7 +123,6 @@ def cmd_worker(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
-    embedded = uses_embedded(config)
     config = _with_bind_origin(resolve_services(config), args.bind)
     try:
         applied = asyncio.run(migrate(_database_url(config)))
@@ -131,9 +130,9 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
             log.info("applied migrations: %s", ", ".join(applied))
         return asyncio.run(_serve(config, args.bind, start_worker=True))
     finally:
-        # The web server and the worker have stopped by now: nothing of ours still needs them.
-        if embedded:
-            stop_embedded_if_unused(config.data_dir)
+        # The web server and the worker have stopped by now: nothing of ours still needs the
+        # embedded servers (a no-op when this process never used them).
+        stop_embedded_if_unused(config.data_dir)
 
 
 async def _serve(config: Config, bind: str | None, *, start_worker: bool) -> int:

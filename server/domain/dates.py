@@ -1,8 +1,8 @@
-"""Days given by clients as `YYYY-MM-DD`."""
+"""Days: given by clients as `YYYY-MM-DD`, written for people in full."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from server.infra.errors import APIError
 
@@ -19,3 +19,8 @@ def parse_day(raw: str, field: str = "date") -> date:
             "That date does not exist.",
             fields={field: "A real date in the form YYYY-MM-DD."},
         ) from None
+
+
+def format_day(moment: datetime) -> str:
+    """ "Tuesday 24 November 2026"."""
+    return f"{moment:%A} {moment.day} {moment:%B %Y}"

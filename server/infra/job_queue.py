@@ -8,7 +8,7 @@ Redis hiccup here is logged and never fails the request that already committed.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from datetime import timedelta
 
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
@@ -25,14 +25,19 @@ def job_queue(redis_url: str) -> ArqRedis:
     return queue
 
 
-async def enqueue_job(
-    queue: Redis | None, name: str, *args: Any, job_id: str | None = None
-) -> None:
-    """Ask the worker to run job `name` soon; a duplicate `job_id` still queued is dropped."""
+async def enqueue_job(queue: Redis | None, name: str) -> None:
+    """Ask the worker to run job `name` soon."""
     if queue is None or not isinstance(queue, ArqRedis):
         log.info("no job queue: %s left for the worker's next sweep", name)
         return
     try:
-        await queue.enqueue_job(name, *args, _job_id=job_id, _queue_name=QUEUE_NAME)
+        await queue.enqueue_job(name, _queue_name=QUEUE_NAME)
     except (RedisError, OSError) as error:
         log.warning("could not enqueue %s (%s); the worker's sweep will pick it up", name, error)
+
+
+def retry_delay(attempts: int, *, first: timedelta, longest: timedelta) -> timedelta:
+    """How long a job's work waits after its `attempts`-th failure: `first`, doubling each
+    attempt, at most `longest`."""
+    doubling: int = 1 << min(max(attempts - 1, 0), 20)
+    return min(first * doubling, longest)

@@ -22,6 +22,6 @@ def resolve_services(config: Config) -> Config:
 
 
 async def resolve_services_async(config: Config) -> Config:
-    if config.database_url and config.redis_url:
+    if not uses_embedded(config):
         return config
     return await asyncio.to_thread(resolve_services, config)

@@ -13,10 +13,6 @@ from uuid import UUID
 
 import asyncpg
 
-REQUESTED = "requested"
-SUCCEEDED = "succeeded"
-FAILED = "failed"
-
 
 @dataclass(frozen=True)
 class Refund:
@@ -147,15 +143,3 @@ async def mark_refund_failed(
         error,
         retry_at,
     )
-
-
-async def select_refund(conn: asyncpg.Connection, appointment_id: UUID) -> Refund | None:
-    row = await conn.fetchrow(
-        f"""
-        SELECT {REFUND_COLUMNS}
-          FROM refunds
-         WHERE appointment_id = $1
-        """,
-        appointment_id,
-    )
-    return None if row is None else Refund(**dict(row))

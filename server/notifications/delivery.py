@@ -21,6 +21,7 @@ import aiosmtplib
 import asyncpg
 
 from server.infra.config import Config
+from server.infra.job_queue import retry_delay
 from server.notifications.mailer import Mailer, build_email
 from server.notifications.sms import SmsSender, SmsUnavailable
 
@@ -49,12 +50,6 @@ class OutboxMessage:
     @property
     def is_reminder(self) -> bool:
         return self.kind.startswith("reminder")
-
-
-def retry_delay(attempts: int) -> timedelta:
-    """2 s, 4 s, 8 s, … doubling per attempt, at most 15 minutes."""
-    doubling: int = 1 << min(max(attempts - 1, 0), 20)
-    return min(FIRST_RETRY * doubling, LONGEST_RETRY)
 
 
 async def claim_due(
@@ -132,7 +127,7 @@ async def mark_failed(
         """,
         message.id,
         "failed" if final else "pending",
-        now + retry_delay(message.attempts),
+        now + retry_delay(message.attempts, first=FIRST_RETRY, longest=LONGEST_RETRY),
         error[:2000],
     )
 

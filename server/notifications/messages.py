@@ -3,12 +3,13 @@ calendar file a confirmed booking carries."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 
+from server.domain.dates import format_day
+from server.domain.money import format_amount
 from server.models.appointments import Appointment
 from server.notifications.outbox import Attachment
 
@@ -21,11 +22,6 @@ def customer_zone(appointment: Appointment) -> ZoneInfo:
 
 def provider_zone(appointment: Appointment) -> ZoneInfo:
     return appointment.zone
-
-
-def format_day(moment: datetime) -> str:
-    """ "Tuesday 24 November 2026"."""
-    return f"{moment:%A} {moment.day} {moment:%B %Y}"
 
 
 def appointment_context(appointment: Appointment, zone: ZoneInfo) -> dict[str, Any]:
@@ -51,9 +47,8 @@ def appointment_context(appointment: Appointment, zone: ZoneInfo) -> dict[str, A
 
 
 def format_price(cents: int, currency: str) -> str | None:
-    if cents == 0:
-        return None
-    return f"{cents // 100}.{cents % 100:02d} {currency}"
+    """The price line of a message; none for a free service."""
+    return format_amount(cents, currency) if cents else None
 
 
 def calendar_attachment(appointment: Appointment) -> Attachment:

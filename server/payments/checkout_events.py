@@ -23,7 +23,7 @@ from server.models.appointments import Appointment
 from server.notifications.outbox import nudge_delivery, release_held
 from server.payments.holds import release_hold
 from server.payments.refunds import nudge_refunds
-from server.usecases.appointments import MoveResult, announce_move
+from server.usecases.appointments import MoveResult, after_move
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class AfterCommit:
             )
             await nudge_delivery(jobs)
         if self.moved is not None:
-            await announce_move(redis, self.moved)
+            await after_move(redis, jobs, self.moved)
         if self.refund_requested:
             await nudge_refunds(jobs)
 

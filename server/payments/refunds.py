@@ -20,7 +20,7 @@ import stripe
 from redis.asyncio import Redis
 
 from server.domain.appointments import FREES_SLOT, PaymentStatus
-from server.infra.job_queue import enqueue_job
+from server.infra.job_queue import enqueue_job, retry_delay
 from server.models import payments, refunds
 from server.models.appointments import Appointment
 from server.models.refunds import Refund
@@ -53,13 +53,6 @@ async def nudge_refunds(queue: Redis | None) -> None:
     """After commit: have the worker make requested refunds now rather than at its next sweep."""
     # No job id: arq keeps a finished job's id for an hour and would drop the nudge.
     await enqueue_job(queue, PROCESS_REFUNDS)
-
-
-def retry_delay(attempts: int) -> timedelta:
-    """How long to wait after the `attempts`-th failed attempt: 30 s, 1 min, 2 min … 1 h."""
-    doublings = min(max(attempts - 1, 0), 16)
-    delay: timedelta = FIRST_RETRY * (2**doublings)
-    return min(delay, LONGEST_RETRY)
 
 
 @dataclass(frozen=True)
@@ -119,7 +112,8 @@ async def record_refund_outcome(
         log.info("refunded booking %s (%s)", refund.appointment_id, outcome.stripe_refund_id)
         return
     gave_up = refund.attempts >= MAX_ATTEMPTS
-    retry_at = None if gave_up else now + retry_delay(refund.attempts)
+    delay = retry_delay(refund.attempts, first=FIRST_RETRY, longest=LONGEST_RETRY)
+    retry_at = None if gave_up else now + delay
     await refunds.mark_refund_failed(conn, refund.id, outcome.error or "unknown error", retry_at)
     log.warning(
         "refund of booking %s failed (attempt %d%s): %s",

@@ -17,13 +17,14 @@ from werkzeug.wrappers.response import Response as WerkzeugResponse
 
 from server.auth.session_user import optional_user
 from server.domain.appointments import PaymentStatus, Status
+from server.domain.dates import format_day
+from server.domain.money import format_amount
 from server.infra.errors import APIError
 from server.infra.state import config, db
 from server.models.appointments import Appointment, select_customer_appointments
 from server.models.service_search import search_services, select_categories
 from server.models.services import Service, select_service
 from server.models.slots import Slot, select_slot
-from server.routes.pages import ZERO_DECIMAL_CURRENCIES
 from server.usecases.bookings import get_booking
 from server.usecases.bookings import manage_url as manage_link
 
@@ -54,16 +55,12 @@ CANCELLABLE = frozenset({Status.PENDING, Status.CONFIRMED})
 def price_label(price_cents: int, currency: str) -> str:
     """A plain price for the first paint ("45.00 GBP", "Free"); the pages re-format it with
     Intl.NumberFormat in the visitor's locale."""
-    if price_cents == 0:
-        return "Free"
-    if currency in ZERO_DECIMAL_CURRENCIES:
-        return f"{price_cents} {currency}"
-    return f"{price_cents // 100}.{price_cents % 100:02d} {currency}"
+    return format_amount(price_cents, currency) if price_cents else "Free"
 
 
 def when_label(moment: datetime) -> str:
     """A moment as the provider's wall clock shows it: "Tuesday 24 November 2026, 09:30"."""
-    return f"{moment:%A} {moment.day} {moment:%B %Y, %H:%M}"
+    return f"{format_day(moment)}, {moment:%H:%M}"
 
 
 def _now() -> datetime:

@@ -14,9 +14,11 @@ from quart import Blueprint, redirect, render_template, request
 from werkzeug.wrappers.response import Response as WerkzeugResponse
 
 from server.auth.session_user import optional_user
+from server.domain.money import ZERO_DECIMAL_CURRENCIES
 from server.domain.redirects import local_path
-from server.infra.state import db
+from server.infra.state import config, db
 from server.models.providers import Provider, select_provider_by_user
+from server.models.services import select_provider_services
 from server.models.showcase import select_showcase_service
 from server.models.users import User
 
@@ -46,8 +48,6 @@ CURRENCIES = (
     ("AED", "UAE dirham"),
     ("JPY", "¥ Japanese yen"),
 )
-# Currencies whose minor unit is the major unit (price_cents counts whole yen).
-ZERO_DECIMAL_CURRENCIES = frozenset({"JPY"})
 WEEKDAYS = (
     ("mon", "Monday"),
     ("tue", "Tuesday"),
@@ -181,4 +181,22 @@ async def add_service_page() -> Page:
         currencies=CURRENCIES,
         zero_decimal=ZERO_DECIMAL_CURRENCIES,
         weekdays=WEEKDAYS,
+    )
+
+
+@blueprint.get("/embed")
+async def embed_page() -> Page:
+    """Copy-and-paste widget snippets for the provider's services, with live previews
+    (providers only)."""
+    user, provider = await _signed_in()
+    if user is None:
+        return _login_redirect("/embed")
+    if provider is None:
+        return redirect("/onboarding")
+    return await render_template(
+        "embed.html",
+        user=user,
+        provider=provider,
+        services=await select_provider_services(await db(), provider.id),
+        widget_src=f"{config().base_url}/static/widget.js",
     )

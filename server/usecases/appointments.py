@@ -28,8 +28,9 @@ from server.infra.errors import APIError
 from server.models import appointments
 from server.models.appointments import Appointment
 from server.models.slots import Slot
+from server.notifications.outbox import nudge_delivery
 from server.notifications.triggers import queue_move_notifications
-from server.payments.refunds import request_refund_if_paid
+from server.payments.refunds import nudge_refunds, request_refund_if_paid
 from server.usecases.services import refill_day
 
 Authorize = Callable[[Appointment], None]
@@ -157,3 +158,12 @@ async def announce_move(redis: Redis | None, result: MoveResult) -> None:
     await publish_appointment_event(
         redis, after.provider_id, EVENT_FOR_STATUS[after.status], after.to_json()
     )
+
+
+async def after_move(redis: Redis | None, jobs: Redis | None, result: MoveResult) -> None:
+    """After commit: announce the move, and nudge the worker to send its messages and make the
+    refund it requested."""
+    await announce_move(redis, result)
+    if result.refund_requested:
+        await nudge_refunds(jobs)
+    await nudge_delivery(jobs)

@@ -36,12 +36,11 @@ from server.infra.errors import APIError
 from server.models import appointments, idempotency
 from server.models.appointments import Appointment, LockedSlot, NewBooking
 from server.models.slots import Slot
-from server.notifications.outbox import nudge_delivery
 from server.notifications.triggers import queue_booking_received
 from server.payments.checkout import CheckoutUnavailable, start_checkout
-from server.payments.refunds import nudge_refunds
 from server.usecases.appointments import (
     Actor,
+    after_move,
     announce_move,
     appointment_not_found,
     move_appointment,
@@ -361,8 +360,5 @@ async def cancel_booking(
         authorize=authorize,
         now=now,
     )
-    await announce_move(redis, result)
-    if result.refund_requested:
-        await nudge_refunds(jobs)
-    await nudge_delivery(jobs)
+    await after_move(redis, jobs, result)
     return result.after

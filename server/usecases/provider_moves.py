@@ -14,18 +14,14 @@ import asyncpg
 from redis.asyncio import Redis
 
 from server.domain.appointments import Move
-from server.infra.job_queue import enqueue_job
 from server.models.appointments import Appointment
 from server.models.providers import Provider
-from server.notifications.outbox import nudge_delivery
 from server.usecases.appointments import (
     Actor,
-    announce_move,
+    after_move,
     appointment_not_found,
     move_appointment,
 )
-
-REFUND_JOB = "process_refunds"
 
 
 async def move_provider_appointment(
@@ -57,8 +53,5 @@ async def move_provider_appointment(
         authorize=authorize,
         now=now,
     )
-    await announce_move(redis, result)
-    if result.refund_requested:
-        await enqueue_job(jobs, REFUND_JOB)
-    await nudge_delivery(jobs)
+    await after_move(redis, jobs, result)
     return result.after
