@@ -88,10 +88,13 @@ async def ws_service_slots(service_id: str) -> None:
         return
     owned = realtime()
     with owned.broker.subscribe(slots_topic(service.id)) as subscription:
+        zone = service.provider.timezone
         await _send(
-            await owned.feed.snapshot(service.id, first, last, not_before=subscription.created_at)
+            await owned.feed.snapshot(
+                service.id, zone, first, last, not_before=subscription.created_at
+            )
         )
-        await _relay(subscription, service.id, first, last, owned.feed)
+        await _relay(subscription, service.id, zone, first, last, owned.feed)
 
 
 async def _find_service(raw_id: str) -> Service | None:
@@ -104,7 +107,12 @@ async def _find_service(raw_id: str) -> Service | None:
 
 
 async def _relay(
-    subscription: Subscription, service_id: UUID, first: date, last: date, feed: SlotFeed
+    subscription: Subscription,
+    service_id: UUID,
+    zone: str,
+    first: date,
+    last: date,
+    feed: SlotFeed,
 ) -> None:
     while True:
         try:
@@ -114,7 +122,7 @@ async def _relay(
             return
         if isinstance(delivery, Resync):
             await _send(
-                await feed.snapshot(service_id, first, last, not_before=delivery.requested_at)
+                await feed.snapshot(service_id, zone, first, last, not_before=delivery.requested_at)
             )
             continue
         for day, text in delivery.items:

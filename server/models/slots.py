@@ -140,6 +140,7 @@ SLOTS_AS_JSON = """
                slot_date,
                token,
                booked,
+               starts_at,
                starts_at AT TIME ZONE $4 AS local_start,
                ends_at   AT TIME ZONE $4 AS local_end,
                (starts_at AT TIME ZONE $4) - (starts_at AT TIME ZONE 'UTC') AS start_offset,
@@ -161,7 +162,7 @@ SLOTS_AS_JSON = """
                              || to_char(greatest(end_offset, -end_offset), 'HH24:MI'),
                'token',      token,
                'available',  NOT booked
-           ) ORDER BY local_start - start_offset), '[]')::text  -- sent as it is, never decoded
+           ) ORDER BY starts_at), '[]')::text  -- sent as it is, never decoded
       FROM live
 """
 
