@@ -9,7 +9,7 @@ old one, signs the user out of every other session.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import timedelta
 from uuid import UUID
 
@@ -17,6 +17,7 @@ import asyncpg
 from redis.asyncio import Redis
 
 from server.auth.passwords import hash_password, verify_password
+from server.auth.rate_limit import RequestQuota
 from server.domain.accounts import check_password, normalise_email
 from server.infra.errors import APIError
 from server.models import account_tokens, sessions, users
@@ -39,34 +40,6 @@ def _hours(lifetime: timedelta) -> int:
 # --- How often links may be asked for ---------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RequestQuota:
-    """At most `limit` requests per key in a window that starts with the first one, counted in
-    Redis so every process shares it. Each key is checked and counted at once."""
-
-    redis: Redis
-    keys: tuple[tuple[str, int], ...]
-
-    async def spend(self) -> None:
-        """Count one request against every key; 429 `rate_limited` if any is over its limit."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for key, _ in self.keys:
-                # SET NX starts the window on the first request (EXPIRE NX needs Redis 7).
-                pipe.set(key, 0, ex=QUOTA_WINDOW_SECONDS, nx=True)
-                pipe.incr(key)
-            results = await pipe.execute()
-        counts = results[1::2]
-        for (key, limit), count in zip(self.keys, counts, strict=True):
-            if int(count) > limit:
-                retry_after = max(int(await self.redis.ttl(key)), 1)
-                raise APIError(
-                    429,
-                    "rate_limited",
-                    "Too many requests for this. Try again later.",
-                    headers={"Retry-After": str(retry_after)},
-                )
-
-
 def reset_quota(redis: Redis, *, ip: str, email: str) -> RequestQuota:
     return RequestQuota(
         redis,
@@ -74,12 +47,15 @@ def reset_quota(redis: Redis, *, ip: str, email: str) -> RequestQuota:
             (f"appointly:reset-requests:email:{email.lower()}", RESETS_PER_EMAIL),
             (f"appointly:reset-requests:ip:{ip}", RESETS_PER_IP),
         ),
+        QUOTA_WINDOW_SECONDS,
     )
 
 
 def verification_quota(redis: Redis, user_id: UUID) -> RequestQuota:
     return RequestQuota(
-        redis, ((f"appointly:verify-requests:user:{user_id}", VERIFICATIONS_PER_USER),)
+        redis,
+        ((f"appointly:verify-requests:user:{user_id}", VERIFICATIONS_PER_USER),),
+        QUOTA_WINDOW_SECONDS,
     )
 
 
@@ -95,30 +71,41 @@ async def request_password_reset(conn: asyncpg.Connection, *, email: str, base_u
     user = await users.select_user_by_email(conn, normalise_email(email))
     if user is None:
         return False
-    token = secrets.token_urlsafe(32)
     async with conn.transaction():
-        token_id = await account_tokens.insert_token(
-            conn,
-            purpose="password_reset",
-            user_id=user.id,
-            email=user.email,
-            token=token,
-            lifetime=RESET_LIFETIME,
+        token_id = await _queue_link(
+            conn, user, "password_reset", RESET_LIFETIME, f"{base_url}/reset-password", "reset_url"
         )
         await account_tokens.delete_unused_tokens(conn, user.id, "password_reset", keep=token_id)
-        await queue_email(
-            conn,
-            kind="password_reset",
-            to=user.email,
-            context={
-                "name": user.name,
-                "reset_url": f"{base_url}/reset-password?token={token}",
-                "valid_hours": _hours(RESET_LIFETIME),
-            },
-            dedupe_key=f"password_reset:{token_id}",
-            user_id=user.id,
-        )
     return True
+
+
+async def _queue_link(
+    conn: asyncpg.Connection,
+    user: User,
+    purpose: account_tokens.Purpose,
+    lifetime: timedelta,
+    page_url: str,
+    url_field: str,
+) -> UUID:
+    """Issue a single-use token for `purpose` and queue the e-mail (kind `purpose`) that links
+    to `page_url?token=…`, in the caller's transaction; the token's id."""
+    token = secrets.token_urlsafe(32)
+    token_id = await account_tokens.insert_token(
+        conn, purpose=purpose, user_id=user.id, email=user.email, token=token, lifetime=lifetime
+    )
+    await queue_email(
+        conn,
+        kind=purpose,
+        to=user.email,
+        context={
+            "name": user.name,
+            url_field: f"{page_url}?token={token}",
+            "valid_hours": _hours(lifetime),
+        },
+        dedupe_key=f"{purpose}:{token_id}",
+        user_id=user.id,
+    )
+    return token_id
 
 
 def _invalid_token() -> APIError:
@@ -146,7 +133,7 @@ async def reset_password(conn: asyncpg.Connection, *, token: str, password: str)
         await account_tokens.delete_unused_tokens(conn, user.id, "password_reset")
         await sessions.delete_user_sessions(conn, user.id)
         if await users.mark_email_verified(conn, user.id, consumed.email):
-            user = await users.select_user(conn, user.id) or user
+            user = replace(user, email_verified=True)
     return user
 
 
@@ -193,27 +180,9 @@ async def send_verification(conn: asyncpg.Connection, user: User, *, base_url: s
     """Queue a verification link to the user's address; False when it is verified already."""
     if user.email_verified:
         return False
-    token = secrets.token_urlsafe(32)
     async with conn.transaction():
-        token_id = await account_tokens.insert_token(
-            conn,
-            purpose="verify_email",
-            user_id=user.id,
-            email=user.email,
-            token=token,
-            lifetime=VERIFY_LIFETIME,
-        )
-        await queue_email(
-            conn,
-            kind="verify_email",
-            to=user.email,
-            context={
-                "name": user.name,
-                "verify_url": f"{base_url}/verify-email?token={token}",
-                "valid_hours": _hours(VERIFY_LIFETIME),
-            },
-            dedupe_key=f"verify_email:{token_id}",
-            user_id=user.id,
+        await _queue_link(
+            conn, user, "verify_email", VERIFY_LIFETIME, f"{base_url}/verify-email", "verify_url"
         )
     return True
 

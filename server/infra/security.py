@@ -7,7 +7,7 @@ import re
 from quart import Quart, Response, current_app, request
 
 from server.auth.session_user import session_user
-from server.infra.cors import is_cross_site_api_call
+from server.infra.cors import is_cross_site_api_call, is_foreign_origin
 from server.infra.errors import APIError
 from server.infra.state import config
 
@@ -62,9 +62,7 @@ async def refuse_cross_site_requests() -> None:
     # authenticates nothing, so there is nothing to forge.
     if request.method in SAFE_METHODS or is_cross_site_api_call():
         return
-    cookie_name = _auth_cookie_name()
-    origin = request.headers.get("Origin")
-    if cookie_name in request.cookies and origin is not None and origin != config().base_origin:
+    if _auth_cookie_name() in request.cookies and is_foreign_origin():
         raise APIError(403, "csrf_failed", "This request did not come from Appointly's own pages.")
 
 
