@@ -1,8 +1,8 @@
 // Talking to Appointly's JSON API from the pages, and showing its errors next to the fields.
 
 /** POST (or another method) JSON to the API; resolves to {ok, status, data} and never throws on 4xx. */
-export async function sendJSON(url, body, method = "POST") {
-  const options = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
+export async function sendJSON(url, body, method = "POST", headers = {}) {
+  const options = { method, headers: { Accept: "application/json", ...headers }, credentials: "same-origin" };
   if (body !== undefined) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);

@@ -1,6 +1,6 @@
 // /services/{id}/book?slot=…: the booking form. It watches its slot live: when someone else
 // takes it, the form says so at once and offers the nearest free times instead.
-import { clearErrors, getJSON, showAPIError, showFieldError, showFormError } from "./api.js";
+import { clearErrors, getJSON, sendJSON, showAPIError, showFieldError } from "./api.js";
 import { addDays, browserTimeZone, formatDay, formatMoment, formatPrices, formatTime } from "./formatting.js";
 import { LiveSlots, freeSlots } from "./live-slots.js";
 
@@ -143,20 +143,6 @@ function bookingBody() {
   };
 }
 
-async function postBooking(body) {
-  try {
-    const response = await fetch("/api/bookings", {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "Idempotency-Key": idempotencyKey },
-      body: JSON.stringify(body),
-    });
-    return { ok: response.ok, status: response.status, data: await response.json().catch(() => null) };
-  } catch {
-    return { ok: false, status: 0, data: { error: { message: "We couldn't reach Appointly. Check your connection and try again." } } };
-  }
-}
-
 async function submit(event) {
   event.preventDefault();
   if (submitting || taken) return;
@@ -170,7 +156,7 @@ async function submit(event) {
   submitting = true;
   bookButton.disabled = true;
   bookButton.setAttribute("aria-busy", "true");
-  const { ok, data } = await postBooking(bookingBody());
+  const { ok, data } = await sendJSON("/api/bookings", bookingBody(), "POST", { "Idempotency-Key": idempotencyKey });
   if (ok) {
     window.location.assign(data.checkout_url || data.manage_url);
     return;
@@ -184,8 +170,7 @@ async function submit(event) {
     message.focus();
     return;
   }
-  if (code) showAPIError(form, data);
-  else showFormError(form, "Something went wrong. Please try again.");
+  showAPIError(form, data);
 }
 
 // --- Pre-filling for a signed-in customer --------------------------------------------------------

@@ -41,14 +41,6 @@ export class LiveSlots {
     this.socket = null;
   }
 
-  /** Watch other days: the next snapshot (from a fresh socket) replaces the view. */
-  setRange(from, to) {
-    this.range = { from, to };
-    if (this.socket) this.socket.close(1000);
-    this.socket = null;
-    this.connect();
-  }
-
   url() {
     const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
     const query = new URLSearchParams(this.range);

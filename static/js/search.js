@@ -41,7 +41,8 @@ async function search() {
   if (state.category) params.set("category", state.category);
   history.replaceState(null, "", pageURL(state.page));
   results.setAttribute("aria-busy", "true");
-  const { ok, data } = await getJSONUnless(controller.signal, `/api/services?${params}`);
+  const { ok, data } = await getJSON(`/api/services?${params}`);
+  // A search typed since has superseded this one: its answer is simply ignored.
   if (controller.signal.aborted) return;
   inFlight = null;
   results.removeAttribute("aria-busy");
@@ -50,12 +51,6 @@ async function search() {
     return;
   }
   render(data.services, data.total);
-}
-
-// api.js has no abort support; a superseded answer is simply ignored.
-async function getJSONUnless(signal, url) {
-  const answer = await getJSON(url);
-  return signal.aborted ? { ok: false, data: null } : answer;
 }
 
 function render(services, total) {
