@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
@@ -26,7 +27,6 @@ from server.models.appointments import (
 from server.notifications.messages import appointment_context, customer_zone, provider_zone
 from server.notifications.outbox import queue_email, queue_sms
 from server.notifications.sms import sms_enabled
-from server.notifications.triggers import provider_email
 
 BATCH_SIZE = 200
 
@@ -85,13 +85,23 @@ async def select_due_reminders(
     ]
 
 
+async def provider_emails(conn: asyncpg.Connection, user_ids: set[UUID]) -> dict[UUID, str]:
+    """The providers' addresses (their accounts' e-mails), in one query for a whole batch."""
+    rows = await conn.fetch(
+        "SELECT id, email FROM users WHERE id = ANY($1::uuid[])", list(user_ids)
+    )
+    return {row["id"]: row["email"] for row in rows}
+
+
 def _without(row: asyncpg.Record, column: str) -> dict[str, Any]:
     values = dict(row)
     values.pop(column)
     return values
 
 
-async def queue_reminder(conn: asyncpg.Connection, due: DueReminder, config: Config) -> int:
+async def queue_reminder(
+    conn: asyncpg.Connection, due: DueReminder, provider_address: str, config: Config
+) -> int:
     """Queue one offset's reminders for one appointment; returns how many were new."""
     appointment = due.appointment
     key = f"reminder:{appointment.id}:{due.offset_minutes}"
@@ -110,7 +120,7 @@ async def queue_reminder(conn: asyncpg.Connection, due: DueReminder, config: Con
         await queue_email(
             conn,
             kind="reminder_provider",
-            to=await provider_email(conn, appointment.provider_user_id),
+            to=provider_address,
             context=appointment_context(appointment, provider_zone(appointment)) | when,
             dedupe_key=f"{key}:provider",
             appointment_id=appointment.id,
@@ -138,7 +148,11 @@ async def queue_due_reminders(pool: Any, config: Config, *, now: datetime) -> in
     while True:
         async with pool.acquire() as conn, conn.transaction():
             batch = await select_due_reminders(conn, config.reminder_offsets, now)
+            addresses = await provider_emails(
+                conn, {due.appointment.provider_user_id for due in batch}
+            )
             for due in batch:
-                queued += await queue_reminder(conn, due, config)
+                address = addresses[due.appointment.provider_user_id]
+                queued += await queue_reminder(conn, due, address, config)
         if len(batch) < BATCH_SIZE:
             return queued
