@@ -19,7 +19,7 @@ from realtime.channels import appointments_topic, slots_topic
 from realtime.slot_feed import SlotFeed
 from server.auth.session_user import optional_user
 from server.domain.slots import local_today
-from server.infra.errors import APIError
+from server.edge.errors import APIError
 from server.infra.state import app_state, config, db, release_db
 from server.models.providers import select_provider_by_user
 from server.models.services import Service, select_service

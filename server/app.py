@@ -13,16 +13,16 @@ from realtime import sockets
 from realtime.compression import decline_permessage_deflate
 from realtime.sockets import start_realtime, stop_realtime
 from server.auth.session_user import SessionUser
+from server.edge.cors import install_cors
+from server.edge.errors import APIError, register_error_handlers
+from server.edge.openapi import AppointlyOpenAPIProvider
+from server.edge.security import install_security
 from server.infra.config import Config, load_config
-from server.infra.cors import install_cors
 from server.infra.db import create_pool
-from server.infra.errors import APIError, register_error_handlers
 from server.infra.job_queue import job_queue
 from server.infra.jsonio import OrjsonProvider
-from server.infra.openapi import AppointlyOpenAPIProvider
 from server.infra.paths import STATIC_DIR, TEMPLATES_DIR
 from server.infra.runtime import resolve_services_async
-from server.infra.security import install_security
 from server.infra.state import EXTENSION_KEY, AppState, app_state, release_db
 from server.payments.stripe_api import close_stripe_client
 from server.routes import (

@@ -9,12 +9,12 @@ import uuid
 import httpx
 import pytest
 
-from server.infra.security import is_public_state_changing
+from server.edge.security import is_public_state_changing
 from tests.conftest import LiveApp
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
-# Opening a route to anonymous callers is a decision: add it here (and in server/infra/security.py).
+# Opening a route to anonymous callers is a decision: add it here (and in server/edge/security.py).
 PUBLIC_STATE_CHANGING = frozenset(
     {
         "/api/auth/signup",

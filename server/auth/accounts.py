@@ -6,7 +6,7 @@ import asyncpg
 
 from server.auth.passwords import hash_password, verify_password
 from server.domain.accounts import check_password, clean_name, normalise_email
-from server.infra.errors import APIError
+from server.edge.errors import APIError
 from server.models import users
 from server.models.users import User
 

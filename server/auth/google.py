@@ -23,8 +23,8 @@ from redis.asyncio import Redis
 from server.auth.oidc import ProviderMetadata, SignInError, discover, verify_id_token
 from server.domain.accounts import normalise_email
 from server.domain.redirects import local_path
+from server.domain.rules import RuleBroken
 from server.infra.config import Config
-from server.infra.errors import APIError
 from server.models import users
 from server.models.users import User
 
@@ -173,7 +173,7 @@ def identity_from_claims(claims: Mapping[str, Any]) -> GoogleIdentity:
         raise GoogleSignInError("id_token without an email")
     try:
         email = normalise_email(email)
-    except APIError as error:
+    except RuleBroken as error:
         raise GoogleSignInError("id_token email is malformed") from error
     verified = claims.get("email_verified")
     clean = " ".join(name.split())[:200] if isinstance(name, str) else ""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from server.infra.errors import APIError
+from server.edge.errors import APIError
 
 WINDOW_SECONDS = 15 * 60
 MAX_FAILURES_PER_ACCOUNT = 10

@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from server.auth.passwords import hash_password, verify_password
 from server.auth.rate_limit import RequestQuota
 from server.domain.accounts import check_password, normalise_email
-from server.infra.errors import APIError
+from server.edge.errors import APIError
 from server.models import account_tokens, sessions, users
 from server.models.users import User
 from server.notifications.outbox import queue_email

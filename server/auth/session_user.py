@@ -7,7 +7,7 @@ from uuid import UUID
 from quart import g
 from quart_auth import AuthUser, current_user, login_user, logout_user
 
-from server.infra.errors import APIError
+from server.edge.errors import APIError
 from server.infra.state import db
 from server.models import sessions, users
 from server.models.users import User

@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from server.domain.accounts import normalise_email
-from server.infra.errors import APIError
+from server.domain.rules import RuleBroken
 
 MAX_NOTES = 2000
 MAX_NAME = 200
@@ -42,7 +42,7 @@ def clean_customer_details(
     clean_email = email.strip()
     try:
         clean_email = normalise_email(email)
-    except APIError:
+    except RuleBroken:
         errors["customer_email"] = "Enter a valid e-mail address."
     clean_phone = (phone or "").strip() or None
     if clean_phone is not None and not _PHONE.match(clean_phone):
@@ -54,9 +54,7 @@ def clean_customer_details(
     if clean_zone is not None and not is_timezone(clean_zone):
         errors["customer_timezone"] = "An IANA time zone such as Europe/London."
     if errors:
-        raise APIError(
-            422, "validation_error", "Some fields are missing or invalid.", fields=errors
-        )
+        raise RuleBroken("validation_error", "Some fields are missing or invalid.", fields=errors)
     return CustomerDetails(clean_name, clean_email, clean_phone, clean_notes, clean_zone)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from server.infra.errors import APIError
+from server.domain.rules import RuleBroken
 
 
 def parse_day(raw: str, field: str = "date") -> date:
@@ -13,8 +13,7 @@ def parse_day(raw: str, field: str = "date") -> date:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise APIError(
-            422,
+        raise RuleBroken(
             "validation_error",
             "That date does not exist.",
             fields={field: "A real date in the form YYYY-MM-DD."},

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from server.infra.errors import APIError
+from server.domain.rules import RuleBroken
 
 _PHONE = re.compile(r"^\+?[0-9 ().-]{5,40}$")
 
@@ -14,8 +14,7 @@ _PHONE = re.compile(r"^\+?[0-9 ().-]{5,40}$")
 def check_timezone(name: str) -> str:
     """An IANA zone name such as Europe/London; 422 `invalid_timezone` otherwise."""
     if name not in available_timezones():
-        raise APIError(
-            422,
+        raise RuleBroken(
             "invalid_timezone",
             f"{name!r} is not an IANA time zone.",
             fields={"timezone": "Choose a time zone such as Europe/London."},
@@ -23,8 +22,7 @@ def check_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise APIError(
-            422,
+        raise RuleBroken(
             "invalid_timezone",
             f"{name!r} is not an IANA time zone.",
             fields={"timezone": "Choose a time zone such as Europe/London."},
@@ -35,8 +33,7 @@ def check_timezone(name: str) -> str:
 def clean_business_name(raw: str) -> str:
     name = " ".join(raw.split())
     if not 1 <= len(name) <= 200:
-        raise APIError(
-            422,
+        raise RuleBroken(
             "invalid_business_name",
             "Give your business a name.",
             fields={"business_name": "Between 1 and 200 characters."},
@@ -49,8 +46,7 @@ def clean_phone(raw: str | None) -> str | None:
         return None
     phone = raw.strip()
     if not _PHONE.match(phone):
-        raise APIError(
-            422,
+        raise RuleBroken(
             "invalid_phone",
             "That doesn't look like a phone number.",
             fields={"phone": "Digits, spaces and + ( ) - only."},

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from server.domain.hours import HoursError, hours_to_json, parse_hours
-from server.infra.errors import APIError
+from server.domain.rules import RuleBroken
 
 MAX_PRICE_CENTS = 100_000_000  # a sanity bound well inside the integer column
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
@@ -105,9 +105,7 @@ def clean_service_fields(raw: Mapping[str, Any], *, creating: bool) -> dict[str,
         except ValueError as error:
             errors[field] = str(error)
     if errors:
-        raise APIError(
-            422, "validation_error", "Some fields are missing or invalid.", fields=errors
-        )
+        raise RuleBroken("validation_error", "Some fields are missing or invalid.", fields=errors)
     if creating:
         cleaned.setdefault("description", "")
     return cleaned

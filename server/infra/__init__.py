@@ -1,2 +1,2 @@
-"""Plumbing: configuration, database, Redis state, embedded servers, migrations, JSON, errors
-and the HTTP security rules. Nothing here knows about bookings."""
+"""Plumbing: configuration, database, Redis state, embedded servers, migrations, JSON and the job
+queue. Nothing here knows about bookings or about HTTP."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import asyncpg
 import stripe
 
-from server.infra.errors import APIError
+from server.edge.errors import APIError
 from server.infra.state import config
 from server.models import providers
 from server.models.providers import Provider

@@ -17,7 +17,7 @@ import stripe
 from redis.asyncio import Redis
 
 from server.domain.appointments import Move, PaymentStatus
-from server.infra.errors import APIError
+from server.edge.errors import APIError
 from server.models.appointments import Appointment
 from server.models.payments import lock_next_expired_hold
 from server.usecases.appointments import Actor, MoveResult, announce_move, move_appointment

@@ -11,8 +11,8 @@ import httpx
 import stripe
 from quart import current_app
 
+from server.edge.errors import APIError
 from server.infra.config import Config
-from server.infra.errors import APIError
 from server.infra.state import config
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ from quart_schema import validate_request
 from server.auth import recovery
 from server.auth.rate_limit import LoginThrottle
 from server.auth.session_user import require_user, session_user, start_session
-from server.infra.api_docs import errors, responds
-from server.infra.errors import APIError
+from server.edge.api_docs import errors, responds
+from server.edge.errors import APIError
 from server.infra.jsonio import json_response
 from server.infra.state import config, db, jobs, redis
 from server.notifications.outbox import nudge_delivery

@@ -9,8 +9,8 @@ from quart_schema import validate_request
 from server.auth.accounts import authenticate, sign_up
 from server.auth.rate_limit import LoginThrottle
 from server.auth.session_user import end_session, require_user, start_session
-from server.infra.api_docs import errors, responds
-from server.infra.errors import APIError
+from server.edge.api_docs import errors, responds
+from server.edge.errors import APIError
 from server.infra.jsonio import json_response
 from server.infra.state import db, redis
 from server.routes import shapes

@@ -12,8 +12,8 @@ from quart_schema import document_querystring, validate_headers, validate_reques
 from server.auth.session_user import optional_user, require_user
 from server.domain.bookings import clean_customer_details
 from server.domain.dates import parse_day
-from server.infra.api_docs import errors, responds
-from server.infra.errors import APIError
+from server.edge.api_docs import errors, responds
+from server.edge.errors import APIError
 from server.infra.jsonio import json_response
 from server.infra.state import config, db, jobs, redis
 from server.models.appointments import select_customer_appointments

@@ -19,7 +19,7 @@ from server.auth.session_user import optional_user
 from server.domain.appointments import PaymentStatus, Status
 from server.domain.dates import format_day
 from server.domain.money import format_amount
-from server.infra.errors import APIError
+from server.edge.errors import APIError
 from server.infra.state import config, db
 from server.models.appointments import Appointment, select_customer_appointments
 from server.models.service_search import search_services, select_categories

@@ -14,9 +14,9 @@ from quart_schema import document_request, validate_querystring
 from server.domain.appointments import Move, Status
 from server.domain.dates import parse_day
 from server.domain.slots import local_today
-from server.infra.api_docs import errors, responds
+from server.edge.api_docs import errors, responds
+from server.edge.optional_body import optional_json_body
 from server.infra.jsonio import json_response
-from server.infra.optional_body import optional_json_body
 from server.infra.state import db, jobs, redis
 from server.models.providers import Provider
 from server.models.schedule import select_provider_appointments_by_status, select_provider_day

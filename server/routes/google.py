@@ -15,9 +15,9 @@ from server.auth.google import (
     user_for_identity,
 )
 from server.auth.session_user import start_session
-from server.infra.api_docs import errors, responds
+from server.edge.api_docs import errors, responds
+from server.edge.errors import APIError
 from server.infra.config import Config
-from server.infra.errors import APIError
 from server.infra.state import config, db, redis
 
 log = logging.getLogger(__name__)

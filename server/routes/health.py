@@ -6,7 +6,7 @@ import asyncio
 
 from quart import Blueprint, Response
 
-from server.infra.api_docs import responds
+from server.edge.api_docs import responds
 from server.infra.jsonio import json_response
 from server.infra.state import app_state
 from server.routes import shapes

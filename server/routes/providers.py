@@ -7,10 +7,10 @@ from quart import Blueprint, Response
 from quart_schema import document_request, validate_request
 
 from server.auth.session_user import require_user
-from server.infra.api_docs import errors, responds
-from server.infra.errors import APIError
+from server.edge.api_docs import errors, responds
+from server.edge.errors import APIError
+from server.edge.optional_body import optional_json_body
 from server.infra.jsonio import json_response
-from server.infra.optional_body import optional_json_body
 from server.infra.state import db
 from server.models import providers
 from server.payments.connect import onboarding_link

@@ -13,8 +13,8 @@ from quart_schema import document_querystring, validate_request
 from server.auth.session_user import require_user
 from server.domain.hours import DAYS
 from server.domain.services import MAX_PRICE_CENTS
-from server.infra.api_docs import errors, responds
-from server.infra.errors import APIError
+from server.edge.api_docs import errors, responds
+from server.edge.errors import APIError
 from server.infra.jsonio import json_response
 from server.infra.state import config, db, redis
 from server.models.service_search import search_services

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, Field
 from quart import Blueprint, Response
 
-from server.infra.api_docs import errors, responds
+from server.edge.api_docs import errors, responds
 from server.infra.jsonio import json_response
 from server.infra.state import db
 from server.models.stats import select_provider_stats

@@ -8,8 +8,8 @@ import stripe
 from pydantic import ValidationError
 from quart import Blueprint, Response, request
 
-from server.infra.api_docs import errors, responds
-from server.infra.errors import APIError
+from server.edge.api_docs import errors, responds
+from server.edge.errors import APIError
 from server.infra.jsonio import json_response
 from server.infra.state import config, db, jobs, redis
 from server.payments.stripe_api import payments_disabled

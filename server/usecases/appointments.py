@@ -24,7 +24,7 @@ from server.domain.appointments import (
     Move,
     next_status,
 )
-from server.infra.errors import APIError
+from server.edge.errors import APIError
 from server.models import appointments
 from server.models.appointments import Appointment
 from server.models.slots import Slot

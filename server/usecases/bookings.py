@@ -31,8 +31,8 @@ from server.domain.bookings import (
     manage_key_matches,
     new_manage_key,
 )
+from server.edge.errors import APIError
 from server.infra.config import Config
-from server.infra.errors import APIError
 from server.models import appointments, idempotency
 from server.models.appointments import Appointment, LockedSlot, NewBooking
 from server.models.slots import Slot

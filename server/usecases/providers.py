@@ -8,7 +8,7 @@ import asyncpg
 
 from server.auth.session_user import require_user
 from server.domain.providers import check_timezone, clean_business_name, clean_phone, slugify
-from server.infra.errors import APIError
+from server.edge.errors import APIError
 from server.infra.state import db
 from server.models import providers
 from server.models.providers import Provider

@@ -18,7 +18,7 @@ from realtime.publish import publish_slot_changes
 from server.domain.hours import parse_stored_hours
 from server.domain.services import SLOT_SHAPING_FIELDS, clean_service_fields
 from server.domain.slots import generate_slots, horizon_end, local_today
-from server.infra.errors import APIError
+from server.edge.errors import APIError
 from server.models import services, slots
 from server.models.providers import Provider
 from server.models.services import Service

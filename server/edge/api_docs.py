@@ -6,7 +6,7 @@ with `json_response(...)`, so what they answer is declared here instead:
 
     from quart_schema import validate_request
 
-    from server.infra.api_docs import errors, responds
+    from server.edge.api_docs import errors, responds
     from server.routes import shapes
 
     @blueprint.post("/api/things/<uuid:thing_id>/archive")
@@ -21,10 +21,10 @@ with `json_response(...)`, so what they answer is declared here instead:
   runs), or `<thing_id>` parsed by the handler with a 404 naming what was not found. Both are
   documented as `format: uuid`; a path variable not ending in `_id` needs a converter.
 - Every error status is documented with the contract's body, the `ErrorBody` component.
-  Statuses the app's plumbing answers by itself are added for you (server/infra/openapi.py):
+  Statuses the app's plumbing answers by itself are added for you (server/edge/openapi.py):
   400, 413 and 422 on routes with a JSON body, 422 on routes with a documented query string,
   404 on routes with path variables, 403 `csrf_failed` on state-changing routes, and 401 on
-  state-changing routes that are not public (server/infra/security.py). List the rest.
+  state-changing routes that are not public (server/edge/security.py). List the rest.
 - Prefer quart-schema's `validate_querystring`, which enforces and documents in one. A query
   string the handler parses itself is documented with quart-schema's `document_querystring`;
   the handler must then enforce every constraint the model states

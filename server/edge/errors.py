@@ -10,6 +10,7 @@ from quart import Quart, Response, has_request_context, render_template, request
 from quart_schema import RequestSchemaValidationError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from server.domain.rules import RuleBroken
 from server.infra.jsonio import json_response
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,10 @@ _DEFAULT_CODES = {
     422: "validation_error",
     429: "rate_limited",
 }
+
+
+# A broken domain rule answers 422 unless its code is listed here.
+_RULE_STATUS: dict[str, int] = {}
 
 
 class APIError(Exception):
@@ -83,6 +88,7 @@ def validation_fields(error: ValidationError) -> dict[str, str]:
 
 def register_error_handlers(app: Quart) -> None:
     app.register_error_handler(APIError, _handle_api_error)
+    app.register_error_handler(RuleBroken, _handle_rule_broken)
     app.register_error_handler(RequestSchemaValidationError, _handle_schema_error)
     app.register_error_handler(HTTPException, _handle_http_exception)
     app.register_error_handler(UnicodeDecodeError, _handle_undecodable)
@@ -91,6 +97,16 @@ def register_error_handlers(app: Quart) -> None:
 
 async def _handle_api_error(error: APIError) -> Response:
     return api_error_response(error)
+
+
+def rule_error(rule: RuleBroken) -> APIError:
+    """The API's answer to a broken domain rule."""
+    status = _RULE_STATUS.get(rule.code, 422)
+    return APIError(status, rule.code, rule.message, fields=rule.fields)
+
+
+async def _handle_rule_broken(rule: RuleBroken) -> Response:
+    return api_error_response(rule_error(rule))
 
 
 async def _handle_schema_error(error: RequestSchemaValidationError) -> Response:

@@ -12,7 +12,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 from quart import request
 
-from server.infra.errors import APIError, validation_fields
+from server.edge.errors import APIError, validation_fields
 
 Body = TypeVar("Body", bound=BaseModel)
 

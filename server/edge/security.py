@@ -7,8 +7,8 @@ import re
 from quart import Quart, Response, current_app, request
 
 from server.auth.session_user import session_user
-from server.infra.cors import is_cross_site_api_call, is_foreign_origin
-from server.infra.errors import APIError
+from server.edge.cors import is_cross_site_api_call, is_foreign_origin
+from server.edge.errors import APIError
 from server.infra.state import config
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -58,7 +58,7 @@ async def refuse_cross_site_requests() -> None:
     SameSite=Lax already keeps the cookie off most cross-site POSTs; checking Origin closes the
     rest (same-site subdomains, old browsers). Requests with no Origin are non-browser clients.
     """
-    # The widget's routes (server/infra/cors.py) ignore the cookie cross-site instead: there it
+    # The widget's routes (server/edge/cors.py) ignore the cookie cross-site instead: there it
     # authenticates nothing, so there is nothing to forge.
     if request.method in SAFE_METHODS or is_cross_site_api_call():
         return

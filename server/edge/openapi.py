@@ -1,7 +1,7 @@
 """The OpenAPI document as the app really behaves: quart-schema's, plus what it cannot know.
 
 quart-schema describes request bodies, query strings and headers from the models it validates
-with. This provider adds the rest (see server/infra/api_docs.py for how routes declare it):
+with. This provider adds the rest (see server/edge/api_docs.py for how routes declare it):
 the success answers routes build themselves, every error status with the `ErrorBody` shape,
 the statuses the app's plumbing answers on its own, `format: uuid` for `<uuid:…>` path
 variables, and operationIds that are the handlers' names (`post_booking`, `get_service_slots`).
@@ -20,13 +20,13 @@ from quart_schema.validation import QUART_SCHEMA_REQUEST_ATTRIBUTE
 from werkzeug.routing import Rule
 from werkzeug.routing.converters import BaseConverter, UUIDConverter
 
-from server.infra.api_docs import (
+from server.edge.api_docs import (
     ErrorBody,
     ResponseDoc,
     documented_errors,
     documented_responses,
 )
-from server.infra.security import SAFE_METHODS, is_public_state_changing
+from server.edge.security import SAFE_METHODS, is_public_state_changing
 
 # The JSON API: everything else (pages, /static, /docs) is not described.
 DOCUMENTED_PREFIXES = ("/api/", "/webhooks/", "/auth/google", "/healthz")
