@@ -1,17 +1,21 @@
 """Delivering the outbox: claim due rows under a lease, send them outside any transaction, and
 record the outcome.
 
-Claiming is one UPDATE over a `FOR UPDATE SKIP LOCKED` subquery that also sets `locked_until`:
-two workers never claim the same row, and a worker that dies mid-batch only delays its rows
-until the lease runs out. A failed send is retried with exponential back-off until
-MAX_ATTEMPTS, then the row is marked failed. Each row is marked sent right after the SMTP
-server accepts it, so a worker killed mid-batch can resend at most the one message it was
-sending (with the same Message-ID).
+Claiming is one UPDATE over a `FOR UPDATE SKIP LOCKED` subquery that also sets `locked_until`
+and the run's `lease_token`: two workers never claim the same row, and a worker that dies
+mid-batch only delays its rows until the lease runs out. A batch slow enough for its lease to
+run out may be claimed again by the next run, so before each message the run extends that
+row's lease only if it still holds the token, and skips the row otherwise; its outcome is
+recorded only under the same condition, never over the new holder's lease. A failed send
+is retried with exponential back-off until MAX_ATTEMPTS, then the row is marked failed. Each
+row is marked sent right after the SMTP server accepts it, so a worker killed mid-batch can
+resend at most the one message it was sending (with the same Message-ID).
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,6 +50,8 @@ class OutboxMessage:
     attachments: list[dict[str, Any]]
     appointment_id: UUID | None
     attempts: int
+    # The claiming run's token: only the run holding it may send the row or record its outcome.
+    lease_token: UUID
 
     @property
     def is_reminder(self) -> bool:
@@ -53,13 +59,19 @@ class OutboxMessage:
 
 
 async def claim_due(
-    conn: asyncpg.Connection, now: datetime, *, lease: timedelta = LEASE, limit: int = BATCH_SIZE
+    conn: asyncpg.Connection,
+    now: datetime,
+    *,
+    token: UUID,
+    lease: timedelta = LEASE,
+    limit: int = BATCH_SIZE,
 ) -> list[OutboxMessage]:
     """Take a lease on up to `limit` due messages nobody else holds, oldest first."""
     rows = await conn.fetch(
         """
         UPDATE outbox AS o
            SET locked_until = $2,
+               lease_token = $4,
                attempts = o.attempts + 1
           FROM (SELECT id
                   FROM outbox
@@ -72,60 +84,91 @@ async def claim_due(
                    FOR UPDATE SKIP LOCKED) AS due
          WHERE o.id = due.id
         RETURNING o.id, o.channel, o.kind, o.recipient, o.subject, o.body_text, o.body_html,
-                  o.attachments, o.appointment_id, o.attempts
+                  o.attachments, o.appointment_id, o.attempts, o.lease_token
         """,
         now,
         now + lease,
         limit,
+        token,
     )
     return [OutboxMessage(**dict(row)) for row in rows]
 
 
-async def mark_sent(conn: asyncpg.Connection, message_id: UUID, now: datetime) -> None:
+async def extend_lease(
+    conn: asyncpg.Connection, message: OutboxMessage, now: datetime, *, lease: timedelta = LEASE
+) -> bool:
+    """Renew this run's lease on `message` before sending it; False when the row is no longer
+    this run's to send (another run claimed it after our lease ran out, or it went out)."""
+    renewed: UUID | None = await conn.fetchval(
+        """
+        UPDATE outbox
+           SET locked_until = $3
+         WHERE id = $1
+           AND lease_token = $2
+           AND status = 'pending'
+        RETURNING id
+        """,
+        message.id,
+        message.lease_token,
+        now + lease,
+    )
+    return renewed is not None
+
+
+async def mark_sent(conn: asyncpg.Connection, message: OutboxMessage, now: datetime) -> None:
     await conn.execute(
         """
         UPDATE outbox
            SET status = 'sent',
-               sent_at = $2,
+               sent_at = $3,
                locked_until = NULL,
+               lease_token = NULL,
                last_error = NULL
          WHERE id = $1
+           AND lease_token = $2
            AND status = 'pending'
         """,
-        message_id,
+        message.id,
+        message.lease_token,
         now,
     )
 
 
-async def mark_skipped(conn: asyncpg.Connection, message_id: UUID) -> None:
+async def mark_skipped(conn: asyncpg.Connection, message: OutboxMessage) -> None:
     await conn.execute(
         """
         UPDATE outbox
            SET status = 'skipped',
-               locked_until = NULL
+               locked_until = NULL,
+               lease_token = NULL
          WHERE id = $1
+           AND lease_token = $2
            AND status = 'pending'
         """,
-        message_id,
+        message.id,
+        message.lease_token,
     )
 
 
 async def mark_failed(
     conn: asyncpg.Connection, message: OutboxMessage, error: str, now: datetime
 ) -> None:
-    """Try again later, or give up after MAX_ATTEMPTS."""
+    """Try again later, or give up after MAX_ATTEMPTS (only while the lease is still ours)."""
     final = message.attempts >= MAX_ATTEMPTS
     await conn.execute(
         """
         UPDATE outbox
-           SET status = $2,
-               next_attempt_at = $3,
+           SET status = $3,
+               next_attempt_at = $4,
                locked_until = NULL,
-               last_error = $4
+               lease_token = NULL,
+               last_error = $5
          WHERE id = $1
+           AND lease_token = $2
            AND status = 'pending'
         """,
         message.id,
+        message.lease_token,
         "failed" if final else "pending",
         now + retry_delay(message.attempts, first=FIRST_RETRY, longest=LONGEST_RETRY),
         error[:2000],
@@ -157,25 +200,28 @@ async def deliver_due(
     """Send every message due at `now` (default: the clock), batch by batch; returns how many
     were sent. Safe to run in any number of workers at once."""
     sent = 0
+    token = uuid.uuid4()  # this run's: what it claimed stays its own only while it holds this
     while True:
         moment = now or datetime.now().astimezone()
         async with pool.acquire() as conn:
-            batch = await claim_due(conn, moment, lease=lease, limit=batch_size)
+            batch = await claim_due(conn, moment, token=token, lease=lease, limit=batch_size)
         if not batch:
             return sent
-        sent += await _send_batch(pool, config, batch, now)
+        sent += await _send_batch(pool, config, batch, now, lease)
         if len(batch) < batch_size:
             return sent
 
 
 async def _send_batch(
-    pool: Any, config: Config, batch: list[OutboxMessage], now: datetime | None
+    pool: Any, config: Config, batch: list[OutboxMessage], now: datetime | None, lease: timedelta
 ) -> int:
     sent = 0
     smtp_down: str | None = None  # once the server is unreachable, the batch's e-mail waits
     async with Mailer(config) as mailer, SmsSender(config) as sms:
         for message in batch:
             moment = now or datetime.now().astimezone()
+            if not await _still_ours(pool, message, moment, lease):
+                continue
             if await _skipped_as_stale(pool, message, moment):
                 continue
             if smtp_down is not None and message.channel == "email":
@@ -186,12 +232,20 @@ async def _send_batch(
                     smtp_down = error
             async with pool.acquire() as conn:
                 if error is None:
-                    await mark_sent(conn, message.id, now or datetime.now().astimezone())
+                    await mark_sent(conn, message, now or datetime.now().astimezone())
                     sent += 1
                 else:
                     log.warning("outbox %s to %s failed: %s", message.id, message.recipient, error)
                     await mark_failed(conn, message, error, moment)
     return sent
+
+
+async def _still_ours(pool: Any, message: OutboxMessage, now: datetime, lease: timedelta) -> bool:
+    async with pool.acquire() as conn:
+        if await extend_lease(conn, message, now, lease=lease):
+            return True
+    log.info("outbox %s was claimed by another run after this run's lease ran out", message.id)
+    return False
 
 
 async def _skipped_as_stale(pool: Any, message: OutboxMessage, now: datetime) -> bool:
@@ -202,7 +256,7 @@ async def _skipped_as_stale(pool: Any, message: OutboxMessage, now: datetime) ->
     async with pool.acquire() as conn:
         if await reminder_still_due(conn, message.appointment_id, now):
             return False
-        await mark_skipped(conn, message.id)
+        await mark_skipped(conn, message)
     return True
 
 
