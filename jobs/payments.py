@@ -10,9 +10,9 @@ import logging
 from datetime import UTC, datetime
 
 from jobs.context import JobContext
-from server.payments.holds import free_expired_holds
-from server.payments.refunds import process_due_refunds
 from server.payments.stripe_api import stripe_outside_requests
+from server.usecases.holds import free_expired_holds
+from server.usecases.refunds import process_due_refunds
 
 log = logging.getLogger(__name__)
 

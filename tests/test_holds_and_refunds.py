@@ -20,8 +20,8 @@ from jobs.payments import expire_unpaid_holds, make_due_refunds
 from jobs.worker import worker_settings
 from server.domain.appointments import Move
 from server.infra.job_queue import QUEUE_NAME
-from server.payments.refunds import MAX_ATTEMPTS
 from server.usecases.appointments import Actor, move_appointment
+from server.usecases.refunds import MAX_ATTEMPTS
 from tests.conftest import BecomeProvider, LiveApp
 from tests.support.booking import create_service, free_slots, tomorrow
 from tests.support.cli_process import appointly_env, assert_no_traceback, run_appointly

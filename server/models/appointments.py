@@ -65,7 +65,7 @@ class Appointment:
     stripe_payment_intent_id: str | None
     booked_at: datetime
     paid_at: datetime | None
-    # requested | succeeded | failed, once a paid booking ended (server.payments.refunds).
+    # requested | succeeded | failed, once a paid booking ended (server.usecases.refunds).
     refund_status: str | None = None
 
     @property

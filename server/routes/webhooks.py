@@ -13,8 +13,8 @@ from server.edge.errors import APIError
 from server.infra.jsonio import json_response
 from server.infra.state import config, db, jobs, redis
 from server.payments.stripe_api import payments_disabled
-from server.payments.webhook_events import StripeEvent, apply_event
 from server.routes import shapes
+from server.usecases.webhook_events import StripeEvent, apply_event
 
 log = logging.getLogger(__name__)
 

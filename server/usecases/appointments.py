@@ -30,7 +30,7 @@ from server.models.appointments import Appointment
 from server.models.slots import Slot
 from server.notifications.outbox import nudge_delivery
 from server.notifications.triggers import queue_move_notifications
-from server.payments.refunds import nudge_refunds, request_refund_if_paid
+from server.usecases.refunds import nudge_refunds, request_refund_if_paid
 from server.usecases.services import refill_day
 
 Authorize = Callable[[Appointment], None]

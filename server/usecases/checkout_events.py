@@ -1,6 +1,6 @@
 """What Stripe's payment events do to a booking: paid, hold expired, refunded.
 
-Each runs inside the transaction that records the event id (server.payments.webhook_events),
+Each runs inside the transaction that records the event id (server.usecases.webhook_events),
 so it takes effect once; each is also a no-op when the booking is already in the state the
 event leads to, so an event about a booking that moved on changes nothing.
 """
@@ -21,9 +21,9 @@ from server.domain.appointments import FREES_SLOT, PaymentStatus, Status
 from server.models import appointments, payments, refunds
 from server.models.appointments import Appointment
 from server.notifications.outbox import nudge_delivery, release_held
-from server.payments.holds import release_hold
-from server.payments.refunds import nudge_refunds
 from server.usecases.appointments import MoveResult, after_move
+from server.usecases.holds import release_hold
+from server.usecases.refunds import nudge_refunds
 
 log = logging.getLogger(__name__)
 

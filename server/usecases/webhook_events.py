@@ -10,7 +10,7 @@ import asyncpg
 from pydantic import BaseModel, ConfigDict, Field
 
 from server.models import providers, stripe_events
-from server.payments.checkout_events import (
+from server.usecases.checkout_events import (
     AfterCommit,
     charge_refunded,
     checkout_session_completed,
