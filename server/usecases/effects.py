@@ -1,0 +1,111 @@
+"""What must happen once a transaction has committed: the one home for after-commit work.
+
+A use case fills an `Effects` value inside its transaction (slots that changed, events for a
+provider's sockets, worker jobs to nudge) and returns it; the caller runs it with
+`run_effects` after the commit — the route helper (server.routes.after_commit) for a request,
+the job itself for the worker. A use case never publishes or enqueues, and never sees a Redis
+handle. Running effects never raises: each is a notice whose record is already in the
+database (sockets resnapshot after a Redis outage, the worker's cron sweeps what a lost nudge
+left behind), so a committed change is never turned into an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from redis.asyncio import Redis
+
+from realtime.publish import publish_appointment_event, publish_slot_changes
+from server.infra.job_queue import enqueue_job
+from server.models.slots import Slot
+
+
+@dataclass(frozen=True)
+class SlotChange:
+    """Slots of one service that now exist or changed, and ones that went."""
+
+    service_id: UUID
+    zone: ZoneInfo
+    changed: tuple[Slot, ...] = ()
+    removed: tuple[Slot, ...] = ()
+    reset: bool = False
+
+
+@dataclass(frozen=True)
+class AppointmentEvent:
+    """A change to one of a provider's appointments, as /ws/provider sends it."""
+
+    provider_id: UUID
+    event: str
+    appointment: dict[str, Any]
+
+
+@dataclass
+class Effects:
+    """After-commit work, in the order it was recorded; job nudges are sent once each."""
+
+    slot_changes: list[SlotChange] = field(default_factory=list)
+    appointment_events: list[AppointmentEvent] = field(default_factory=list)
+    job_nudges: list[str] = field(default_factory=list)
+
+    def slots_changed(
+        self,
+        service_id: UUID,
+        zone: ZoneInfo,
+        *,
+        changed: Sequence[Slot] = (),
+        removed: Sequence[Slot] = (),
+        reset: bool = False,
+    ) -> None:
+        """Watchers of the service will see `changed` slots appear or change, `removed` go."""
+        if changed or removed or reset:
+            self.slot_changes.append(
+                SlotChange(service_id, zone, tuple(changed), tuple(removed), reset)
+            )
+
+    def appointment_changed(
+        self, provider_id: UUID, event: str, appointment: dict[str, Any]
+    ) -> None:
+        """The provider's sockets will hear `event` about `appointment` (its JSON)."""
+        self.appointment_events.append(AppointmentEvent(provider_id, event, appointment))
+
+    def nudge(self, job_name: str) -> None:
+        """The worker will be asked to run `job_name` now rather than at its next sweep."""
+        if job_name not in self.job_nudges:
+            self.job_nudges.append(job_name)
+
+    def add(self, other: Effects) -> Effects:
+        """Append `other`'s effects to these (a use case calling another); returns self."""
+        self.slot_changes.extend(other.slot_changes)
+        self.appointment_events.extend(other.appointment_events)
+        for job_name in other.job_nudges:
+            self.nudge(job_name)
+        return self
+
+    def __bool__(self) -> bool:
+        return bool(self.slot_changes or self.appointment_events or self.job_nudges)
+
+
+async def run_effects(effects: Effects, redis: Redis | None, jobs: Redis | None) -> None:
+    """After commit: publish the slot changes and appointment events, then nudge the worker.
+
+    `redis` publishes (None: nothing is published), `jobs` is the arq client (None: the
+    worker's sweeps pick the work up). Never raises for Redis trouble.
+    """
+    for change in effects.slot_changes:
+        await publish_slot_changes(
+            redis,
+            change.service_id,
+            change.zone,
+            changed=change.changed,
+            removed=change.removed,
+            reset=change.reset,
+        )
+    for event in effects.appointment_events:
+        await publish_appointment_event(redis, event.provider_id, event.event, event.appointment)
+    for job_name in effects.job_nudges:
+        await enqueue_job(jobs, job_name)
