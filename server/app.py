@@ -15,6 +15,7 @@ from realtime.sockets import start_realtime, stop_realtime
 from server.auth.session_user import SessionUser
 from server.edge.cors import install_cors
 from server.edge.errors import APIError, register_error_handlers
+from server.edge.hostile_input import install_input_checks
 from server.edge.openapi import AppointlyOpenAPIProvider
 from server.edge.security import install_security
 from server.infra.config import Config, load_config
@@ -77,7 +78,6 @@ def create_app(config: Config | None = None) -> Quart:
     )
     app.request_class = AppointlyRequest
     app.json_provider_class = OrjsonProvider
-    app.json = OrjsonProvider(app)
     app.secret_key = config.secret_key
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
@@ -96,9 +96,13 @@ def create_app(config: Config | None = None) -> Quart:
         info={"title": "Appointly API", "version": "0.1.0"},
         openapi_provider_class=AppointlyOpenAPIProvider,
     )
+    # After QuartSchema, which installs a stdlib-json provider of its own: request bodies are
+    # decoded by orjson (its depth limit is an error, not a RecursionError).
+    app.json = OrjsonProvider(app)
     install_cors(app)
     decline_permessage_deflate()
     install_security(app)
+    install_input_checks(app)
     register_error_handlers(app)
     for module in BLUEPRINTS:
         app.register_blueprint(module.blueprint)
