@@ -2,7 +2,8 @@
 
 Slot changes go to one channel per service and appointment changes to one per provider, so an
 outside consumer can subscribe to exactly what it needs; each server process listens to all of
-them through two pattern subscriptions on a single connection (see realtime.broker).
+them through pattern subscriptions on a single connection (see realtime.broker). A user's
+channel says that some of their sessions were revoked (its signed-in sockets check theirs).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import orjson
 PREFIX = "appointly"
 SLOTS_PATTERN = f"{PREFIX}:service:*:slots"
 APPOINTMENTS_PATTERN = f"{PREFIX}:provider:*:appointments"
-PATTERNS = (SLOTS_PATTERN, APPOINTMENTS_PATTERN)
+SESSIONS_PATTERN = f"{PREFIX}:user:*:sessions"
+PATTERNS = (SLOTS_PATTERN, APPOINTMENTS_PATTERN, SESSIONS_PATTERN)
 
 
 def slots_channel(service_id: UUID | str) -> str:
@@ -27,9 +29,14 @@ def appointments_channel(provider_id: UUID | str) -> str:
     return f"{PREFIX}:provider:{provider_id}:appointments"
 
 
+def sessions_channel(user_id: UUID | str) -> str:
+    return f"{PREFIX}:user:{user_id}:sessions"
+
+
 @dataclass(frozen=True)
 class Topic:
-    """What a channel is about: ("slots", service id) or ("appointments", provider id)."""
+    """What a channel is about: ("slots", service id), ("appointments", provider id) or
+    ("sessions", user id)."""
 
     kind: str
     key: str
@@ -43,6 +50,8 @@ def topic_of(channel: str) -> Topic | None:
         return Topic("slots", parts[2])
     if parts[1] == "provider" and parts[3] == "appointments":
         return Topic("appointments", parts[2])
+    if parts[1] == "user" and parts[3] == "sessions":
+        return Topic("sessions", parts[2])
     return None
 
 
@@ -52,6 +61,10 @@ def slots_topic(service_id: UUID | str) -> Topic:
 
 def appointments_topic(provider_id: UUID | str) -> Topic:
     return Topic("appointments", str(provider_id))
+
+
+def sessions_topic(user_id: UUID | str) -> Topic:
+    return Topic("sessions", str(user_id))
 
 
 @dataclass(frozen=True)

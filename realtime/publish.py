@@ -18,7 +18,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from realtime.channels import SlotsMessage, appointments_channel, slots_channel
+from realtime.channels import SlotsMessage, appointments_channel, sessions_channel, slots_channel
 from server.models.slots import Slot
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,14 @@ async def publish_appointment_event(
         return
     frame = orjson.dumps({"type": "appointment", "event": event, "appointment": appointment})
     await _publish(redis, appointments_channel(provider_id), frame)
+
+
+async def publish_sessions_revoked(redis: Redis | None, user_id: UUID) -> None:
+    """Announce that some of a user's sessions ended (logout, password change or reset), so
+    the sockets they opened check theirs at once instead of at their next periodic check."""
+    if redis is None:
+        return
+    await _publish(redis, sessions_channel(user_id), b"revoked")
 
 
 async def _publish(redis: Redis, channel: str, data: bytes) -> None:

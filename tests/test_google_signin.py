@@ -138,7 +138,7 @@ async def test_the_same_google_account_always_signs_in_as_the_same_user(
     assert await user_count(db) == 1
 
 
-async def test_verified_google_email_links_to_the_password_account_which_keeps_its_password(
+async def test_verified_google_email_links_to_a_verified_password_account_which_keeps_its_password(
     client: httpx.AsyncClient,
     other_client: httpx.AsyncClient,
     sign_up: SignUp,
@@ -146,6 +146,7 @@ async def test_verified_google_email_links_to_the_password_account_which_keeps_i
     db: asyncpg.Connection,
 ) -> None:
     existing = await sign_up(email="Ada@Example.com", password="correct horse", name="Ada")
+    await db.execute("UPDATE users SET email_verified = true WHERE id = $1::uuid", existing["id"])
     provider.next_identity(sub="g-ada", email="ada@example.com", email_verified=True, name="A L")
 
     assert await sign_in_with_google(other_client) == "/dashboard"
@@ -160,6 +161,32 @@ async def test_verified_google_email_links_to_the_password_account_which_keeps_i
         )
     assert login.status_code == 200
     assert login.json()["user"]["id"] == existing["id"]
+
+
+async def test_linking_a_never_verified_password_account_removes_its_password_and_sessions(
+    client: httpx.AsyncClient,
+    other_client: httpx.AsyncClient,
+    sign_up: SignUp,
+    provider: LocalOIDCProvider,
+    db: asyncpg.Connection,
+    live_app: LiveApp,
+) -> None:
+    # Mallory signed up first with Ada's address, which was never verified.
+    squatter = await sign_up(email="ada@example.com", password="mallory's password")
+    provider.next_identity(sub="g-ada", email="ada@example.com", email_verified=True)
+
+    assert await sign_in_with_google(other_client) == "/dashboard"
+
+    owner = await signed_in_user(other_client)
+    assert owner is not None and owner["id"] == squatter["id"]
+    assert owner["email_verified"] is True
+    assert await signed_in_user(client) is None  # Mallory's session has ended
+    assert await db.fetchval("SELECT password_hash FROM users") is None
+    async with live_app.client() as third:
+        login = await third.post(
+            "/api/auth/login", json={"email": "ada@example.com", "password": "mallory's password"}
+        )
+    assert login.status_code == 401
 
 
 async def test_unverified_google_email_matching_an_account_is_refused(
@@ -249,6 +276,62 @@ async def test_a_replayed_state_is_refused(
     assert replay.status_code == 302
     assert replay.headers["location"] == FAILED
     assert await signed_in_user(other_client) is None
+
+
+@pytest.mark.parametrize("victim_started_a_sign_in", [False, True])
+async def test_an_attackers_callback_opened_in_a_victims_browser_does_not_sign_the_victim_in(
+    client: httpx.AsyncClient,
+    other_client: httpx.AsyncClient,
+    provider: LocalOIDCProvider,
+    db: asyncpg.Connection,
+    victim_started_a_sign_in: bool,
+) -> None:
+    # Login CSRF: Mallory approves in her own browser and lures Ada to the callback URL.
+    provider.next_identity(sub="g-mallory", email="mallory@example.com")
+    attacker_callback = await approve(await start_google(other_client))
+    if victim_started_a_sign_in:
+        await start_google(client)  # Ada holds a binding cookie, but not Mallory's
+
+    response = await client.get(attacker_callback)
+
+    assert response.status_code == 302
+    assert response.headers["location"] == FAILED
+    assert await signed_in_user(client) is None
+    assert await user_count(db) == 0
+
+
+async def test_the_binding_cookie_is_http_only_lax_short_lived_and_only_for_google_sign_in(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/auth/google")
+
+    cookie = response.headers["set-cookie"]
+    attributes = {part.strip().split("=", 1)[0].lower(): part for part in cookie.split(";")}
+    assert cookie.startswith("appointly_google_binding=")
+    assert "httponly" in attributes
+    assert attributes["samesite"].strip().lower() == "samesite=lax"
+    assert attributes["path"].strip() == "Path=/auth/google"
+    assert 0 < int(attributes["max-age"].split("=")[1]) <= 600
+    assert "secure" not in attributes  # BASE_URL is http here; https adds Secure
+
+
+async def test_the_binding_cookie_is_secure_when_base_url_is_https(start_app: StartApp) -> None:
+    app = await start_app(base_url="https://appointly.example")
+    async with app.client() as http:
+        response = await http.get("/auth/google")
+
+    assert response.status_code == 302
+    assert "; secure" in response.headers["set-cookie"].lower()
+
+
+async def test_two_sign_ins_started_in_two_tabs_of_one_browser_both_work(
+    client: httpx.AsyncClient,
+) -> None:
+    first = await start_google(client)
+    second = await start_google(client)
+
+    assert (await client.get(await approve(first))).headers["location"] == "/dashboard"
+    assert (await client.get(await approve(second))).headers["location"] == "/dashboard"
 
 
 @pytest.mark.parametrize(

@@ -8,11 +8,14 @@ Any failure raises GoogleSignInError, which the route turns into `/login?error=g
 
 from __future__ import annotations
 
+import hashlib
+import re
 import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import httpx
@@ -25,7 +28,7 @@ from server.domain.accounts import normalise_email
 from server.domain.redirects import local_path
 from server.domain.rules import RuleBroken
 from server.infra.config import Config
-from server.models import users
+from server.models import sessions, users
 from server.models.users import User
 
 DEFAULT_NEXT = "/dashboard"
@@ -36,6 +39,8 @@ STATE_TTL_SECONDS = 10 * 60
 HTTP_TIMEOUT_SECONDS = 10
 _STATE_KEY = "appointly:google-state:{}"
 _MAX_STATE_LENGTH = 128
+# The browser binding: secrets.token_urlsafe(32), kept in a short-lived cookie by the route.
+_BINDING_FORMAT = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 # The route catches this one name; the protocol steps in server.auth.oidc raise it too.
@@ -44,12 +49,17 @@ GoogleSignInError = SignInError
 
 @dataclass(frozen=True)
 class PendingSignIn:
-    """What we remember between the redirect to Google and the callback, keyed by `state`."""
+    """What we remember between the redirect to Google and the callback, keyed by `state`.
+
+    `binding` is the digest of the cookie the starting browser got: a callback from any other
+    browser (an attacker's callback URL opened by a victim: login CSRF) is refused.
+    """
 
     nonce: str
     next: str
     code_verifier: str
     created: float
+    binding: str
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,15 @@ class GoogleIdentity:
     email: str
     email_verified: bool
     name: str
+
+
+@dataclass(frozen=True)
+class SignedInAs:
+    """Who a Google sign-in signs in as, and how many of that user's sessions it ended (taking
+    over a password account whose address was never verified ends all of them)."""
+
+    user: User
+    ended_sessions: int = 0
 
 
 @dataclass(frozen=True)
@@ -72,6 +91,28 @@ class CompletedSignIn:
 def safe_next(raw: str | None) -> str:
     """`raw` if it is a path on this site, else the dashboard (no open redirects)."""
     return local_path(raw) or DEFAULT_NEXT
+
+
+# --- Binding the sign-in to the browser that started it ---------------------------------------
+
+
+def browser_binding(cookie: str | None) -> str:
+    """The binding value for the browser's cookie: the one it already holds (sign-ins started
+    in two tabs both work), or a new random one."""
+    if cookie is not None and _BINDING_FORMAT.fullmatch(cookie):
+        return cookie
+    return secrets.token_urlsafe(32)
+
+
+def _binding_digest(binding: str) -> str:
+    return hashlib.sha256(binding.encode()).hexdigest()
+
+
+def _check_binding(pending: PendingSignIn, cookie: str | None) -> None:
+    if cookie is None or len(cookie) > _MAX_STATE_LENGTH:
+        raise GoogleSignInError("callback without the browser binding cookie")
+    if not secrets.compare_digest(pending.binding, _binding_digest(cookie)):
+        raise GoogleSignInError("callback from another browser than the one that started")
 
 
 # --- Step 1: send the browser to Google -------------------------------------------------------
@@ -93,8 +134,9 @@ def _oauth_client(config: Config) -> AsyncOAuth2Client:
     )
 
 
-async def begin_sign_in(redis: Redis, config: Config, next_path: str | None) -> str:
-    """Remember a fresh state, nonce and PKCE verifier; return the authorization URL."""
+async def begin_sign_in(redis: Redis, config: Config, next_path: str | None, binding: str) -> str:
+    """Remember a fresh state, nonce and PKCE verifier, bound to the browser holding
+    `binding` (see browser_binding); return the authorization URL."""
     metadata = await discover(config.google_discovery_url)
     state = secrets.token_urlsafe(32)
     pending = PendingSignIn(
@@ -102,6 +144,7 @@ async def begin_sign_in(redis: Redis, config: Config, next_path: str | None) -> 
         next=safe_next(next_path),
         code_verifier=secrets.token_urlsafe(48),
         created=time.time(),
+        binding=_binding_digest(binding),
     )
     await redis.set(_STATE_KEY.format(state), orjson.dumps(asdict(pending)), ex=STATE_TTL_SECONDS)
     async with _oauth_client(config) as client:
@@ -128,11 +171,13 @@ async def take_pending(redis: Redis, state: str | None) -> PendingSignIn:
 
 
 async def complete_sign_in(
-    redis: Redis, config: Config, params: Mapping[str, str]
+    redis: Redis, config: Config, params: Mapping[str, str], binding_cookie: str | None
 ) -> CompletedSignIn:
-    """Check the callback's parameters, exchange the code and verify the id_token."""
+    """Check the callback's parameters and the browser's binding cookie, exchange the code
+    and verify the id_token."""
     # Consume the state first, so even a refused attempt cannot be replayed.
     pending = await take_pending(redis, params.get("state"))
+    _check_binding(pending, binding_cookie)
     if "error" in params:
         raise GoogleSignInError(f"provider answered error={params['error']!r}")
     code = params.get("code")
@@ -188,44 +233,56 @@ def identity_from_claims(claims: Mapping[str, Any]) -> GoogleIdentity:
 # --- Step 3: which user is this? --------------------------------------------------------------
 
 
-async def user_for_identity(conn: asyncpg.Connection, identity: GoogleIdentity) -> User:
+async def user_for_identity(conn: asyncpg.Connection, identity: GoogleIdentity) -> SignedInAs:
     """The user this Google account signs in as (see _find_or_create_user). Google vouching
     for the address marks it verified, if it is still the user's address."""
-    user = await _find_or_create_user(conn, identity)
+    found = await _find_or_create_user(conn, identity)
+    user = found.user
     vouched = identity.email_verified and not user.email_verified
     if vouched and await users.mark_email_verified(conn, user.id, identity.email):
-        return replace(user, email_verified=True)
-    return user
+        return replace(found, user=replace(user, email_verified=True))
+    return found
 
 
-async def _find_or_create_user(conn: asyncpg.Connection, identity: GoogleIdentity) -> User:
+async def _find_or_create_user(conn: asyncpg.Connection, identity: GoogleIdentity) -> SignedInAs:
     """Already linked, linked now by a verified email, or created. An unverified email that
     matches an account is refused, since anyone can claim an address they do not own."""
     user = await users.select_user_by_google_subject(conn, identity.subject)
     if user is not None:
-        return user
+        return SignedInAs(user)
     existing = await users.select_user_by_email(conn, identity.email)
     if existing is not None:
         return await _link(conn, existing, identity)
     try:
-        return await users.insert_user(
-            conn, email=identity.email, name=identity.name, google_subject=identity.subject
+        return SignedInAs(
+            await users.insert_user(
+                conn, email=identity.email, name=identity.name, google_subject=identity.subject
+            )
         )
     except asyncpg.UniqueViolationError:
         # Another callback for the same account won the race; it created the user we want.
         raced = await users.select_user_by_google_subject(conn, identity.subject)
         if raced is None:
             raise GoogleSignInError("email was taken while signing up") from None
-        return raced
+        return SignedInAs(raced)
 
 
-async def _link(conn: asyncpg.Connection, user: User, identity: GoogleIdentity) -> User:
+async def _link(conn: asyncpg.Connection, user: User, identity: GoogleIdentity) -> SignedInAs:
     if not identity.email_verified:
         raise GoogleSignInError("unverified Google email matches an existing account")
     try:
-        linked = await users.link_google_subject(conn, user.id, identity.subject)
+        async with conn.transaction():
+            if not await users.link_google_subject(conn, user.id, identity.subject):
+                raise GoogleSignInError("that account is already linked to another Google account")
+            ended = 0 if user.email_verified else await _end_unproven_access(conn, user.id)
     except asyncpg.UniqueViolationError:
         raise GoogleSignInError("Google account was linked elsewhere meanwhile") from None
-    if not linked:
-        raise GoogleSignInError("that account is already linked to another Google account")
-    return user
+    return SignedInAs(user, ended_sessions=ended)
+
+
+async def _end_unproven_access(conn: asyncpg.Connection, user_id: UUID) -> int:
+    """The account's address was never proven: whoever signed up with it first need not own
+    it. Now that Google vouches for the owner, that first comer's password and every session
+    go (the owner's new session starts after this); how many sessions ended."""
+    await users.remove_password(conn, user_id)
+    return await sessions.delete_user_sessions(conn, user_id)

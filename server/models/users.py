@@ -172,6 +172,22 @@ async def update_password_hash(
     return None if row is None else _user(row)
 
 
+async def remove_password(conn: asyncpg.Connection, user_id: UUID) -> bool:
+    """Take the user's password away (they sign in with Google or reset it); False if they
+    had none."""
+    removed: UUID | None = await conn.fetchval(
+        """
+        UPDATE users
+           SET password_hash = NULL
+         WHERE id = $1
+           AND password_hash IS NOT NULL
+        RETURNING id
+        """,
+        user_id,
+    )
+    return removed is not None
+
+
 async def mark_email_verified(conn: asyncpg.Connection, user_id: UUID, email: str) -> bool:
     """Mark the address verified if it is still the user's; False when it has changed since."""
     verified: UUID | None = await conn.fetchval(

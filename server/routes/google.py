@@ -8,9 +8,12 @@ from pydantic import BaseModel, Field
 from quart import Blueprint, Response, request
 from quart_schema import document_querystring
 
+from realtime.publish import publish_sessions_revoked
 from server.auth.google import (
+    STATE_TTL_SECONDS,
     GoogleSignInError,
     begin_sign_in,
+    browser_binding,
     complete_sign_in,
     user_for_identity,
 )
@@ -25,6 +28,9 @@ log = logging.getLogger(__name__)
 blueprint = Blueprint("google", __name__)
 
 FAILED_LOCATION = "/login?error=google_failed"
+# Binds a sign-in to the browser that started it; sent only to /auth/google and its callback.
+BINDING_COOKIE = "appointly_google_binding"
+BINDING_COOKIE_PATH = "/auth/google"
 
 
 class SignInQuery(BaseModel):
@@ -42,6 +48,19 @@ def _redirect(location: str) -> Response:
     return Response(status=302, headers={"Location": location, "Cache-Control": "no-store"})
 
 
+def _set_binding_cookie(response: Response, binding: str, current: Config) -> None:
+    # SameSite=Lax still sends it on the top-level GET that Google redirects back with.
+    response.set_cookie(
+        BINDING_COOKIE,
+        binding,
+        max_age=STATE_TTL_SECONDS,
+        path=BINDING_COOKIE_PATH,
+        secure=current.is_https,
+        httponly=True,
+        samesite="Lax",
+    )
+
+
 def _google_config() -> Config:
     current = config()
     if not current.google_enabled:
@@ -57,15 +76,20 @@ async def get_google_sign_in() -> Response:
     """Start signing in with Google: redirect to Google's consent page.
 
     `next` is where to land afterwards (a path on this site; anything else means /dashboard).
+    Sets a short-lived HttpOnly cookie (Path=/auth/google) that the callback requires, so only
+    this browser can finish the sign-in.
     404 `google_disabled` when Google sign-in is not configured.
     """
     current = _google_config()
+    binding = browser_binding(request.cookies.get(BINDING_COOKIE))
     try:
-        location = await begin_sign_in(redis(), current, request.args.get("next"))
+        location = await begin_sign_in(redis(), current, request.args.get("next"), binding)
     except GoogleSignInError as error:
         log.warning("google sign-in could not start: %s", error)
         return _redirect(FAILED_LOCATION)
-    return _redirect(location)
+    response = _redirect(location)
+    _set_binding_cookie(response, binding, current)
+    return response
 
 
 @blueprint.get("/auth/google/callback")
@@ -75,12 +99,15 @@ async def get_google_sign_in() -> Response:
 async def get_google_callback() -> Response:
     """Where Google sends the browser back: verify everything, sign in, go to `next`.
 
-    Any failure redirects to `/login?error=google_failed`.
+    Only the browser that started the sign-in (it holds the cookie `/auth/google` set) can
+    finish it. Any failure redirects to `/login?error=google_failed`.
     """
     current = _google_config()
     try:
-        completed = await complete_sign_in(redis(), current, request.args)
-        user = await user_for_identity(await db(), completed.identity)
+        completed = await complete_sign_in(
+            redis(), current, request.args, request.cookies.get(BINDING_COOKIE)
+        )
+        signed_in = await user_for_identity(await db(), completed.identity)
     except GoogleSignInError as error:
         log.info("google sign-in refused: %s", error)
         return _redirect(FAILED_LOCATION)
@@ -88,5 +115,7 @@ async def get_google_callback() -> Response:
         # The contract promises a redirect, never a 500, whatever the provider sent us.
         log.exception("google sign-in failed unexpectedly")
         return _redirect(FAILED_LOCATION)
-    await start_session(user)
+    if signed_in.ended_sessions:
+        await publish_sessions_revoked(redis(), signed_in.user.id)
+    await start_session(signed_in.user)
     return _redirect(completed.next)
