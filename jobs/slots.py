@@ -1,4 +1,5 @@
-"""Topping up slots so every active service always has SLOT_HORIZON_DAYS days of them.
+"""Topping up slots so every active service always has its horizon of them: its own
+`horizon_days`, or SLOT_HORIZON_DAYS when it has none.
 
 Safe to run in two workers at once: each service is topped up in its own short transaction
 holding the service row's lock, taken with SKIP LOCKED so a worker passes over a service
@@ -58,7 +59,7 @@ async def top_up_service(
         if service is None or not service.is_active:
             return [], None
         today = local_today(now, service.provider.zone)
-        last_day = horizon_end(today, horizon_days)
+        last_day = horizon_end(today, service.horizon(horizon_days))
         generated_until = service.slots_generated_until
         first_day = today
         if generated_until is not None:

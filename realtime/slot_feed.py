@@ -13,7 +13,7 @@ import asyncio
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -22,6 +22,7 @@ import orjson
 
 from realtime.broker import Delivery, Frames, Resync
 from realtime.channels import SlotsMessage, Topic
+from realtime.notice_edge import NoticeEdges
 from server.models import slots
 
 # Remember this many removed slot ids, so a removal repeated by a late message is not resent.
@@ -50,15 +51,23 @@ class SlotFeed:
         self._pool = pool
         self._removed: OrderedDict[str, None] = OrderedDict()
         self._flights: dict[tuple[str, date, date], _Flight] = {}
+        # Timers that tell watchers when a free slot crosses its service's minimum notice.
+        self.edges = NoticeEdges(pool)
 
     async def handle(self, topic: Topic, data: bytes) -> Delivery | None:
         message = SlotsMessage.decode(data)
         if message.reset:
+            self.edges.rules_changed(message.service_id)
             return Resync(time.monotonic())
         removed = [slot for slot in message.slots if slot.get("removed")]
         starts = [datetime.fromisoformat(slot["start_time"]) for slot in message.slots]
         async with self._pool.acquire() as conn:
-            live = await slots.select_live_slots_at(conn, UUID(message.service_id), starts)
+            live = await slots.select_live_slots_at(
+                conn, UUID(message.service_id), starts, now=datetime.now(UTC)
+            )
+        self.edges.slots_appeared(
+            message.service_id, [row.starts_at for row in live if not row.booked]
+        )
         live_ids = {str(slot.id) for slot in live}
         items: list[tuple[Any, str]] = []
         for slot in removed:
@@ -104,5 +113,7 @@ class SlotFeed:
     async def _read_snapshot(self, service_id: UUID, zone: str, first: date, last: date) -> str:
         # PostgreSQL writes the slots' JSON, as for GET …/slots: a month of slots is ~500 rows.
         async with self._pool.acquire() as conn:
-            found = await slots.select_slots_json(conn, service_id, first, last, zone)
+            found = await slots.select_slots_json(
+                conn, service_id, first, last, zone, now=datetime.now(UTC)
+            )
         return f'{{"type":"snapshot","slots":{found}}}'

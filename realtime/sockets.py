@@ -87,7 +87,11 @@ async def ws_service_slots(service_id: str) -> None:
         await websocket.close(CLOSE_BAD_REQUEST, error.message[:120])
         return
     owned = realtime()
-    with owned.broker.subscribe(slots_topic(service.id)) as subscription:
+    with (
+        owned.broker.subscribe(slots_topic(service.id)) as subscription,
+        # Slots crossing their minimum notice reach this socket as they cross it.
+        owned.feed.edges.watch(service.id, service.provider.zone, owned.broker.deliver),
+    ):
         zone = service.provider.timezone
         await _send(
             await owned.feed.snapshot(

@@ -29,6 +29,7 @@ from server.payments.stripe_api import close_stripe_client
 from server.routes import (
     account_recovery,
     auth,
+    availability,
     bookings,
     customer_pages,
     dashboard,
@@ -50,6 +51,7 @@ BLUEPRINTS = (
     customer_pages,
     providers,
     services,
+    availability,
     bookings,
     dashboard,
     stats,

@@ -58,6 +58,7 @@ async def test_a_provider_creates_a_service_and_its_slots_exist_when_the_respons
     assert set(service) == {
         "id", "provider", "name", "description", "category", "location", "price_cents",
         "currency", "duration_minutes", "max_appointments_per_day", "hours", "is_active",
+        "buffer_minutes", "min_notice_minutes", "horizon_days", "cancel_cutoff_minutes",
     }  # fmt: skip
     days = await db.fetchval(
         "SELECT count(DISTINCT slot_date) FROM appointments WHERE service_id = $1::uuid",

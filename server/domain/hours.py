@@ -14,6 +14,7 @@ from typing import Any
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MINUTES_PER_DAY = 24 * 60
+MAX_DAY_INTERVALS = 48  # for one date's own hours (sql/0014 holds the same bound)
 _CLOCK = re.compile(r"^([01][0-9]|2[0-4]):([0-5][0-9])$")
 
 
@@ -75,21 +76,41 @@ def parse_hours(raw: object) -> WeeklyHours:
     return weekly
 
 
+def parse_intervals(raw: object) -> tuple[Interval, ...]:
+    """One day's intervals, e.g. a date override's `[["10:00", "14:00"]]` (`[]`: closed);
+    raises HoursError keyed "hours" or "hours.1" with the same rules as a weekday's."""
+    errors: dict[str, str] = {}
+    intervals = _parse_intervals(raw, "hours", errors)
+    if len(intervals) > MAX_DAY_INTERVALS:
+        errors["hours"] = f"At most {MAX_DAY_INTERVALS} intervals in a day."
+    if errors:
+        raise HoursError(errors)
+    return intervals
+
+
+def intervals_to_json(intervals: tuple[Interval, ...]) -> list[list[str]]:
+    return [[format_clock(i.start), format_clock(i.end)] for i in intervals]
+
+
 def _parse_day(day: str, value: object, errors: dict[str, str]) -> tuple[Interval, ...]:
+    return _parse_intervals(value, f"hours.{day}", errors)
+
+
+def _parse_intervals(value: object, key: str, errors: dict[str, str]) -> tuple[Interval, ...]:
     if not isinstance(value, list | tuple):
-        errors[f"hours.{day}"] = 'A list of [start, end] pairs such as [["09:00", "12:00"]].'
+        errors[key] = 'A list of [start, end] pairs such as [["09:00", "12:00"]].'
         return ()
     intervals: list[Interval] = []
     for index, pair in enumerate(value):
         interval = _parse_interval(pair)
         if isinstance(interval, str):
-            errors[f"hours.{day}.{index}"] = interval
+            errors[f"{key}.{index}"] = interval
         else:
             intervals.append(interval)
     intervals.sort()
     for earlier, later in itertools.pairwise(intervals):
         if later.start < earlier.end:
-            errors[f"hours.{day}"] = (
+            errors[key] = (
                 f"{format_clock(earlier.start)}-{format_clock(earlier.end)} overlaps "
                 f"{format_clock(later.start)}-{format_clock(later.end)}."
             )
@@ -113,10 +134,7 @@ def _parse_interval(pair: object) -> Interval | str:
 
 def hours_to_json(weekly: WeeklyHours) -> dict[str, list[list[str]]]:
     """The canonical stored form: open days only, in week order, intervals sorted."""
-    return {
-        DAYS[day]: [[format_clock(i.start), format_clock(i.end)] for i in weekly[day]]
-        for day in sorted(weekly)
-    }
+    return {DAYS[day]: intervals_to_json(weekly[day]) for day in sorted(weekly)}
 
 
 def parse_stored_hours(stored: Any) -> WeeklyHours:

@@ -13,7 +13,16 @@ MAX_PRICE_CENTS = 100_000_000  # a sanity bound well inside the integer column
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
 
 # Fields that change which slots exist; changing any of them regenerates future slots.
-SLOT_SHAPING_FIELDS = frozenset({"hours", "duration_minutes", "max_appointments_per_day"})
+SLOT_SHAPING_FIELDS = frozenset(
+    {"hours", "duration_minutes", "max_appointments_per_day", "buffer_minutes", "horizon_days"}
+)
+# The availability rules' bounds (sql/0009 holds the same ones).
+MAX_BUFFER_MINUTES = 240
+MAX_NOTICE_MINUTES = 43_200
+MAX_HORIZON_DAYS = 365
+MAX_CANCEL_CUTOFF_MINUTES = 43_200
+# Fields that may be null: category and location (none), horizon_days (SLOT_HORIZON_DAYS).
+NULLABLE_FIELDS = frozenset({"category", "location", "horizon_days"})
 REQUIRED_FIELDS = frozenset(
     {"name", "price_cents", "currency", "duration_minutes", "max_appointments_per_day", "hours"}
 )
@@ -76,6 +85,10 @@ _RULES: dict[str, Callable[[Any], Any]] = {
     "duration_minutes": _bounded_int(5, 480, "minutes"),
     "max_appointments_per_day": _bounded_int(1, 500, "appointments"),
     "hours": _hours,
+    "buffer_minutes": _bounded_int(0, MAX_BUFFER_MINUTES, "minutes"),
+    "min_notice_minutes": _bounded_int(0, MAX_NOTICE_MINUTES, "minutes"),
+    "horizon_days": _bounded_int(1, MAX_HORIZON_DAYS, "days"),
+    "cancel_cutoff_minutes": _bounded_int(0, MAX_CANCEL_CUTOFF_MINUTES, "minutes"),
 }
 
 
@@ -83,7 +96,7 @@ def clean_service_fields(raw: Mapping[str, Any], *, creating: bool) -> dict[str,
     """Validate and normalise the given fields; 422 `validation_error` naming every bad one.
 
     When creating, the required fields must all be there; when updating, any subset may be.
-    Only category and location may be null.
+    Only category, location and horizon_days (then SLOT_HORIZON_DAYS applies) may be null.
     """
     errors: dict[str, str] = {}
     cleaned: dict[str, Any] = {}
@@ -95,7 +108,10 @@ def clean_service_fields(raw: Mapping[str, Any], *, creating: bool) -> dict[str,
         if rule is None:
             errors[field] = "Unknown field."
             continue
-        if value is None and field not in ("category", "location"):
+        if value is None and field in NULLABLE_FIELDS:
+            cleaned[field] = None
+            continue
+        if value is None:
             errors[field] = "This field cannot be null."
             continue
         try:

@@ -9,6 +9,11 @@ Rules:
   never overlap.
 - Slots starting at or before `now` are not generated.
 - At most `max_per_day` live slots per day, counting the ones that already exist.
+- A buffer of `buffer_minutes` separates one slot's end from the next start inside an open
+  interval (09:00-12:00, 30 minutes + 15 → 09:00, 09:45, 10:30, 11:15), in real time: across a
+  spring-forward change a start that would leave less than the buffer is skipped.
+- A date override replaces its day's weekday intervals (no intervals: closed); a slot that
+  overlaps a closure (time off, a busy time) is not generated.
 - Tokens number the day's slots 1, 2, 3 … in start order, counting only slots that are
   generated (a slot skipped for being in the past takes no token). When a day already has
   slots (kept across a regeneration: booked or past ones), new slots avoid their times and
@@ -23,6 +28,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from server.domain.hours import Interval, WeeklyHours
+from server.domain.rules import RuleBroken
+
+# A date's own intervals, replacing its weekday's hours for that date only.
+DateOverrides = Mapping[date, Sequence[Interval]]
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,17 @@ class ExistingSlot:
     token: int
 
 
+@dataclass(frozen=True)
+class Closure:
+    """A span of real time [starts_at, ends_at) in which no free slot may lie (time off)."""
+
+    starts_at: datetime
+    ends_at: datetime
+
+    def overlaps(self, starts_at: datetime, ends_at: datetime) -> bool:
+        return starts_at < self.ends_at and self.starts_at < ends_at
+
+
 def generate_slots(
     hours: WeeklyHours,
     duration_minutes: int,
@@ -51,6 +71,10 @@ def generate_slots(
     end_date: date,
     now: datetime,
     existing: Mapping[date, Sequence[ExistingSlot]] | None = None,
+    *,
+    buffer_minutes: int = 0,
+    overrides: DateOverrides | None = None,
+    closures: Sequence[Closure] = (),
 ) -> list[GeneratedSlot]:
     """The slots for every day from start_date to end_date inclusive, in start order."""
     slots: list[GeneratedSlot] = []
@@ -58,10 +82,30 @@ def generate_slots(
     while day <= end_date:
         kept = existing.get(day, ()) if existing else ()
         slots.extend(
-            generate_slots_for_day(hours, duration_minutes, max_per_day, zone, day, now, kept)
+            generate_slots_for_day(
+                hours,
+                duration_minutes,
+                max_per_day,
+                zone,
+                day,
+                now,
+                kept,
+                buffer_minutes=buffer_minutes,
+                overrides=overrides,
+                closures=closures,
+            )
         )
         day += timedelta(days=1)
     return slots
+
+
+def day_intervals(
+    hours: WeeklyHours, overrides: DateOverrides | None, day: date
+) -> Sequence[Interval]:
+    """The open intervals of `day`: its override's when it has one, else its weekday's."""
+    if overrides is not None and day in overrides:
+        return overrides[day]
+    return hours.get(day.weekday(), ())
 
 
 def generate_slots_for_day(
@@ -72,21 +116,32 @@ def generate_slots_for_day(
     day: date,
     now: datetime,
     existing: Sequence[ExistingSlot] = (),
+    *,
+    buffer_minutes: int = 0,
+    overrides: DateOverrides | None = None,
+    closures: Sequence[Closure] = (),
 ) -> list[GeneratedSlot]:
+    intervals = day_intervals(hours, overrides, day)
     room = max_per_day - len(existing)
     if room <= 0:
         return []
     duration = timedelta(minutes=duration_minutes)
-    taken_tokens = {slot.token for slot in existing}
-    tokens = _free_tokens(taken_tokens)
+    gap = timedelta(minutes=buffer_minutes)
+    tokens = _free_tokens({slot.token for slot in existing})
     slots: list[GeneratedSlot] = []
-    previous_end: datetime | None = None
-    for starts_at in _candidate_starts(hours.get(day.weekday(), ()), duration, zone, day):
+    previous: tuple[int, datetime] | None = None  # (interval number, end) of the last start
+    for number, starts_at in _candidate_starts(intervals, duration + gap, duration, zone, day):
         ends_at = starts_at + duration
-        if previous_end is not None and starts_at < previous_end:
+        if previous is not None and starts_at < previous[1] + (
+            gap if previous[0] == number else timedelta()
+        ):
             continue
-        previous_end = ends_at
-        if starts_at <= now or _collides(starts_at, ends_at, existing):
+        previous = (number, ends_at)
+        if (
+            starts_at <= now
+            or _collides(starts_at, ends_at, existing, gap)
+            or any(closure.overlaps(starts_at, ends_at) for closure in closures)
+        ):
             continue
         slots.append(GeneratedSlot(day, starts_at, ends_at, next(tokens)))
         if len(slots) == room:
@@ -95,13 +150,19 @@ def generate_slots_for_day(
 
 
 def _candidate_starts(
-    intervals: Sequence[Interval], duration: timedelta, zone: ZoneInfo, day: date
-) -> Iterator[datetime]:
-    """UTC start times of back-to-back slots that exist and fit inside their interval."""
-    step = int(duration.total_seconds() // 60)
-    for interval in intervals:
+    intervals: Sequence[Interval],
+    step: timedelta,
+    duration: timedelta,
+    zone: ZoneInfo,
+    day: date,
+) -> Iterator[tuple[int, datetime]]:
+    """(interval number, UTC start) of slots every `step` on the wall clock that exist and
+    fit inside their interval."""
+    step_minutes = int(step.total_seconds() // 60)
+    length = int(duration.total_seconds() // 60)
+    for number, interval in enumerate(intervals):
         interval_end = wall_time(day, interval.end, zone).astimezone(UTC)
-        for minute in range(interval.start, interval.end - step + 1, step):
+        for minute in range(interval.start, interval.end - length + 1, step_minutes):
             local_start = wall_time(day, minute, zone)
             if not _exists(local_start, zone):
                 continue
@@ -109,7 +170,7 @@ def _candidate_starts(
             # compare on the wall clock, which is wrong across a DST change.
             starts_at = local_start.astimezone(UTC)
             if starts_at + duration <= interval_end:
-                yield starts_at
+                yield number, starts_at
 
 
 def wall_time(day: date, minute: int, zone: ZoneInfo) -> datetime:
@@ -125,8 +186,13 @@ def _exists(local: datetime, zone: ZoneInfo) -> bool:
     return round_trip.replace(tzinfo=None) == local.replace(tzinfo=None)
 
 
-def _collides(starts_at: datetime, ends_at: datetime, existing: Sequence[ExistingSlot]) -> bool:
-    return any(starts_at < slot.ends_at and slot.starts_at < ends_at for slot in existing)
+def _collides(
+    starts_at: datetime, ends_at: datetime, existing: Sequence[ExistingSlot], gap: timedelta
+) -> bool:
+    """Whether a new slot would overlap a kept one, or come closer to it than the buffer."""
+    return any(
+        starts_at < slot.ends_at + gap and slot.starts_at < ends_at + gap for slot in existing
+    )
 
 
 def _free_tokens(taken: set[int]) -> Iterator[int]:
@@ -144,3 +210,36 @@ def local_today(now: datetime, zone: ZoneInfo) -> date:
 def horizon_end(today: date, horizon_days: int) -> date:
     """The last day that should have slots: today counts as the first of the horizon."""
     return today + timedelta(days=horizon_days - 1)
+
+
+def effective_horizon_days(horizon_days: int | None, default_days: int) -> int:
+    """A service's own horizon, or SLOT_HORIZON_DAYS when it has none."""
+    return default_days if horizon_days is None else horizon_days
+
+
+def notice_edge(now: datetime, min_notice_minutes: int) -> datetime:
+    """Slots starting at or before this moment can no longer be booked."""
+    return now + timedelta(minutes=min_notice_minutes)
+
+
+def bookable_in_time(starts_at: datetime, now: datetime, min_notice_minutes: int) -> bool:
+    """Whether a slot starting at `starts_at` is still far enough ahead to be booked."""
+    return starts_at > notice_edge(now, min_notice_minutes)
+
+
+def check_notice(starts_at: datetime, now: datetime, min_notice_minutes: int) -> None:
+    """Refuse (409 `too_late_to_book`) a slot inside the service's minimum notice."""
+    if not bookable_in_time(starts_at, now, min_notice_minutes):
+        raise RuleBroken(
+            "too_late_to_book",
+            f"This time must be booked at least {describe_minutes(min_notice_minutes)} ahead.",
+        )
+
+
+def describe_minutes(minutes: int) -> str:
+    """ "2 hours", "90 minutes", "1 day" — for messages."""
+    for size, unit in ((1440, "day"), (60, "hour")):
+        if minutes >= size and minutes % size == 0:
+            count = minutes // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{minutes} minute{'' if minutes == 1 else 's'}"

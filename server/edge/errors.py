@@ -30,7 +30,9 @@ _DEFAULT_CODES = {
 
 
 # A broken domain rule answers 422 unless its code is listed here.
-_RULE_STATUS: dict[str, int] = {}
+_RULE_STATUS: dict[str, int] = {
+    "too_late_to_book": 409,
+}
 
 
 class APIError(Exception):

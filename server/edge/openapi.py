@@ -57,6 +57,9 @@ class AppointlyOpenAPIProvider(OpenAPIProvider):
         # non-UUIDs to every such route and expects the 404.
         if isinstance(converter, UUIDConverter) or name.endswith("_id"):
             parameter["schema"] = {"type": "string", "format": "uuid"}
+        # `<date>`: a YYYY-MM-DD day whose handler answers 422 to anything else.
+        if name == "date":
+            parameter["schema"] = {"type": "string", "format": "date"}
         return parameter
 
     def build_querystring_parameters(

@@ -129,12 +129,14 @@ class LockedSlot:
     currency: str
     stripe_account_id: str | None
     charges_enabled: bool
+    # The service's minimum notice: a slot starting sooner than this from now is not bookable.
+    min_notice_minutes: int = 0
 
 
 _LOCKED_SLOT_QUERY = """
     SELECT a.id, a.service_id, a.starts_at, a.booked, a.occupies_slot,
            s.is_active AS service_active, s.price_cents, s.currency,
-           p.stripe_account_id, p.charges_enabled
+           p.stripe_account_id, p.charges_enabled, s.min_notice_minutes
       FROM appointments AS a
       JOIN services AS s ON s.id = a.service_id
       JOIN providers AS p ON p.id = s.provider_id
@@ -160,14 +162,15 @@ async def lock_slot(conn: asyncpg.Connection, slot_id: UUID) -> LockedSlot | Non
 async def lock_first_free_slot(
     conn: asyncpg.Connection, service_id: UUID, day: date, now: datetime
 ) -> LockedSlot | None:
-    """The day's earliest free future slot, locked; slots other claimants hold are skipped, so
-    concurrent queue-mode bookings each take the next token instead of queueing on one row."""
+    """The day's earliest free slot past the service's minimum notice, locked; slots other
+    claimants hold are skipped, so concurrent queue-mode bookings each take the next token
+    instead of queueing on one row."""
     row = await conn.fetchrow(
         f"""
         {_LOCKED_SLOT_QUERY}
          WHERE a.service_id = $1
            AND a.slot_date = $2
-           AND a.starts_at > $3
+           AND a.starts_at > $3::timestamptz + make_interval(mins => s.min_notice_minutes)
            AND NOT a.booked
            AND a.occupies_slot
          ORDER BY a.starts_at

@@ -10,10 +10,13 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from server.domain.slots import effective_horizon_days
+
 SERVICE_COLUMNS = """
     s.id, s.name, s.description, s.category, s.location, s.price_cents, s.currency,
     s.duration_minutes, s.max_appointments_per_day, s.hours, s.is_active,
-    s.slots_generated_until,
+    s.slots_generated_until, s.buffer_minutes, s.min_notice_minutes, s.horizon_days,
+    s.cancel_cutoff_minutes,
     p.id AS provider_id, p.user_id AS provider_user_id, p.business_name, p.slug, p.timezone
 """
 # Columns a provider may change; the names are spliced into SQL, so only these are allowed.
@@ -27,7 +30,13 @@ UPDATABLE_COLUMNS = (
     "duration_minutes",
     "max_appointments_per_day",
     "hours",
+    "buffer_minutes",
+    "min_notice_minutes",
+    "horizon_days",
+    "cancel_cutoff_minutes",
 )
+# What SLOT_HORIZON_DAYS is when the environment does not say (server.infra.config).
+DEFAULT_HORIZON_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -58,8 +67,19 @@ class Service:
     hours: dict[str, Any]
     is_active: bool
     slots_generated_until: date | None
+    buffer_minutes: int = 0
+    min_notice_minutes: int = 0
+    # None: the deployment's SLOT_HORIZON_DAYS.
+    horizon_days: int | None = None
+    cancel_cutoff_minutes: int = 0
 
-    def to_json(self) -> dict[str, Any]:
+    def horizon(self, default_days: int) -> int:
+        """How many days ahead this service's slots exist (`default_days`: SLOT_HORIZON_DAYS)."""
+        return effective_horizon_days(self.horizon_days, default_days)
+
+    def to_json(self, *, default_horizon_days: int = DEFAULT_HORIZON_DAYS) -> dict[str, Any]:
+        """The contract's Service; `horizon_days` is the effective one, so pass
+        SLOT_HORIZON_DAYS as `default_horizon_days`."""
         return {
             "id": str(self.id),
             "provider": {
@@ -78,6 +98,10 @@ class Service:
             "max_appointments_per_day": self.max_appointments_per_day,
             "hours": self.hours,
             "is_active": self.is_active,
+            "buffer_minutes": self.buffer_minutes,
+            "min_notice_minutes": self.min_notice_minutes,
+            "horizon_days": self.horizon(default_horizon_days),
+            "cancel_cutoff_minutes": self.cancel_cutoff_minutes,
         }
 
 
@@ -104,6 +128,10 @@ def service_from_row(row: asyncpg.Record) -> Service:
         hours=row["hours"],
         is_active=row["is_active"],
         slots_generated_until=row["slots_generated_until"],
+        buffer_minutes=row["buffer_minutes"],
+        min_notice_minutes=row["min_notice_minutes"],
+        horizon_days=row["horizon_days"],
+        cancel_cutoff_minutes=row["cancel_cutoff_minutes"],
     )
 
 
@@ -114,8 +142,10 @@ async def insert_service(
     service_id: UUID = await conn.fetchval(
         """
         INSERT INTO services (provider_id, name, description, category, location, price_cents,
-                              currency, duration_minutes, max_appointments_per_day, hours)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                              currency, duration_minutes, max_appointments_per_day, hours,
+                              buffer_minutes, min_notice_minutes, horizon_days,
+                              cancel_cutoff_minutes)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
         RETURNING id
         """,
         provider_id,
@@ -128,6 +158,10 @@ async def insert_service(
         fields["duration_minutes"],
         fields["max_appointments_per_day"],
         fields["hours"],
+        fields.get("buffer_minutes", 0),
+        fields.get("min_notice_minutes", 0),
+        fields.get("horizon_days"),
+        fields.get("cancel_cutoff_minutes", 0),
     )
     return service_id
 
@@ -224,7 +258,8 @@ async def set_slots_generated_until(
 async def select_services_due_top_up(
     conn: asyncpg.Connection, now: datetime, horizon_days: int
 ) -> list[UUID]:
-    """Active services whose slots stop short of the horizon in their provider's zone."""
+    """Active services whose slots stop short of their horizon (their own `horizon_days`, else
+    `horizon_days`) in their provider's zone."""
     rows = await conn.fetch(
         """
         SELECT s.id
@@ -233,7 +268,8 @@ async def select_services_due_top_up(
          WHERE s.is_active
            AND (s.slots_generated_until IS NULL
                 OR s.slots_generated_until
-                   < ($1::timestamptz AT TIME ZONE p.timezone)::date + $2::int - 1)
+                   < ($1::timestamptz AT TIME ZONE p.timezone)::date
+                     + coalesce(s.horizon_days, $2::int) - 1)
          ORDER BY s.id
         """,
         now,

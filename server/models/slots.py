@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -24,6 +24,8 @@ class Slot:
     ends_at: datetime
     token: int
     booked: bool
+    # Free but inside its service's minimum notice (or past): shown, not bookable.
+    too_soon: bool = False
 
     def to_json(self, zone: ZoneInfo) -> dict[str, Any]:
         """Times carry the provider's UTC offset on that day, e.g. 2026-11-24T09:30:00+00:00."""
@@ -34,7 +36,7 @@ class Slot:
             "start_time": self.starts_at.astimezone(zone).isoformat(),
             "end_time": self.ends_at.astimezone(zone).isoformat(),
             "token": self.token,
-            "available": not self.booked,
+            "available": not self.booked and not self.too_soon,
         }
 
 
@@ -133,6 +135,8 @@ async def select_slots(
 # The same shape as Slot.to_json, built by PostgreSQL: listing a month of slots spent most of
 # its time turning rows into Python objects and back into JSON (bench/README.md). Times are
 # the provider's wall clock plus that moment's UTC offset, as `isoformat()` writes them.
+# Given a moment ($5), a free slot starting no later than that moment plus the service's
+# minimum notice is shown unavailable, as the booking claim would refuse it.
 SLOTS_AS_JSON = """
     WITH live AS (
         SELECT id,
@@ -140,6 +144,9 @@ SLOTS_AS_JSON = """
                slot_date,
                token,
                booked,
+               booked OR starts_at <= $5::timestamptz + make_interval(
+                   mins => (SELECT min_notice_minutes FROM services WHERE id = $1)
+               ) AS unavailable,
                starts_at,
                starts_at AT TIME ZONE $4 AS local_start,
                ends_at   AT TIME ZONE $4 AS local_end,
@@ -161,27 +168,45 @@ SLOTS_AS_JSON = """
                              || CASE WHEN end_offset < interval '0' THEN '-' ELSE '+' END
                              || to_char(greatest(end_offset, -end_offset), 'HH24:MI'),
                'token',      token,
-               'available',  NOT booked
+               'available',  NOT coalesce(unavailable, booked)
            ) ORDER BY starts_at), '[]')::text  -- sent as it is, never decoded
       FROM live
 """
 
 
 async def select_slots_json(
-    conn: asyncpg.Connection, service_id: UUID, first_day: date, last_day: date, zone: str
+    conn: asyncpg.Connection,
+    service_id: UUID,
+    first_day: date,
+    last_day: date,
+    zone: str,
+    *,
+    now: datetime | None = None,
 ) -> str:
-    """`select_slots` as a JSON array of the contract's Slot, in the zone named `zone`."""
-    found: str = await conn.fetchval(SLOTS_AS_JSON, service_id, first_day, last_day, zone)
+    """`select_slots` as a JSON array of the contract's Slot, in the zone named `zone`.
+
+    With `now`, free slots inside the minimum notice (or past) show `available: false`;
+    without it only booked ones do.
+    """
+    found: str = await conn.fetchval(SLOTS_AS_JSON, service_id, first_day, last_day, zone, now)
     return found
 
 
 async def select_live_slots_at(
-    conn: asyncpg.Connection, service_id: UUID, starts: Sequence[datetime]
+    conn: asyncpg.Connection,
+    service_id: UUID,
+    starts: Sequence[datetime],
+    *,
+    now: datetime | None = None,
 ) -> list[Slot]:
-    """The live rows (free or booked) now offering these start times, by start."""
+    """The live rows (free or booked) now offering these start times, by start; with `now`,
+    free ones inside the minimum notice are marked `too_soon`."""
     rows = await conn.fetch(
         f"""
-        SELECT {SLOT_COLUMNS}
+        SELECT {SLOT_COLUMNS},
+               coalesce(starts_at <= $3::timestamptz + make_interval(
+                   mins => (SELECT min_notice_minutes FROM services WHERE id = $1)
+               ), false) AS too_soon
           FROM appointments
          WHERE service_id = $1
            AND starts_at = ANY($2::timestamptz[])
@@ -190,6 +215,7 @@ async def select_live_slots_at(
         """,
         service_id,
         list(starts),
+        now,
     )
     return [Slot(**dict(row)) for row in rows]
 
@@ -205,3 +231,66 @@ async def select_slot(conn: asyncpg.Connection, slot_id: UUID) -> Slot | None:
         slot_id,
     )
     return None if row is None else Slot(**dict(row))
+
+
+@dataclass(frozen=True)
+class NextCrossing:
+    """When the service's next free slot stops being bookable: `starts_at` minus the notice."""
+
+    min_notice_minutes: int
+    starts_at: datetime | None  # the slot's start; None when no free slot lies ahead
+
+    @property
+    def at(self) -> datetime | None:
+        if self.starts_at is None:
+            return None
+        return self.starts_at - timedelta(minutes=self.min_notice_minutes)
+
+
+async def select_next_notice_crossing(
+    conn: asyncpg.Connection, service_id: UUID, now: datetime
+) -> NextCrossing | None:
+    """The service's notice and its earliest free slot still bookable at `now` (None for an
+    unknown service)."""
+    row = await conn.fetchrow(
+        """
+        SELECT s.min_notice_minutes,
+               (SELECT min(a.starts_at)
+                  FROM appointments AS a
+                 WHERE a.service_id = s.id
+                   AND a.occupies_slot
+                   AND NOT a.booked
+                   AND a.starts_at > $2::timestamptz
+                                     + make_interval(mins => s.min_notice_minutes)
+               ) AS starts_at
+          FROM services AS s
+         WHERE s.id = $1
+        """,
+        service_id,
+        now,
+    )
+    return None if row is None else NextCrossing(row["min_notice_minutes"], row["starts_at"])
+
+
+async def select_slots_crossing_notice(
+    conn: asyncpg.Connection, service_id: UUID, since: datetime, now: datetime
+) -> list[Slot]:
+    """Free slots that stopped being bookable between `since` and `now`, as they look now."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {", ".join(f"a.{column}" for column in SLOT_COLUMNS.split(", "))},
+               true AS too_soon
+          FROM appointments AS a
+          JOIN services AS s ON s.id = a.service_id
+         WHERE a.service_id = $1
+           AND a.occupies_slot
+           AND NOT a.booked
+           AND a.starts_at > $2::timestamptz + make_interval(mins => s.min_notice_minutes)
+           AND a.starts_at <= $3::timestamptz + make_interval(mins => s.min_notice_minutes)
+         ORDER BY a.starts_at
+        """,
+        service_id,
+        since,
+        now,
+    )
+    return [Slot(**dict(row)) for row in rows]

@@ -12,13 +12,19 @@ from quart_schema import document_querystring, validate_request
 
 from server.auth.session_user import require_user
 from server.domain.hours import DAYS
-from server.domain.services import MAX_PRICE_CENTS
+from server.domain.services import (
+    MAX_BUFFER_MINUTES,
+    MAX_CANCEL_CUTOFF_MINUTES,
+    MAX_HORIZON_DAYS,
+    MAX_NOTICE_MINUTES,
+    MAX_PRICE_CENTS,
+)
 from server.edge.api_docs import errors, responds
 from server.edge.errors import APIError
 from server.infra.jsonio import json_response
 from server.infra.state import config, db, redis
 from server.models.service_search import search_services
-from server.models.services import select_provider_services
+from server.models.services import Service, select_provider_services
 from server.routes import shapes
 from server.usecases import services as use_cases
 from server.usecases.providers import require_provider
@@ -61,6 +67,34 @@ PriceCents = Annotated[StrictInt, Field(ge=0, le=MAX_PRICE_CENTS)]
 Currency = Annotated[str, Field(pattern="^[A-Za-z]{3}$", description="ISO 4217, e.g. GBP.")]
 DurationMinutes = Annotated[StrictInt, Field(ge=5, le=480)]
 DailyCap = Annotated[StrictInt, Field(ge=1, le=500)]
+BufferMinutes = Annotated[
+    StrictInt,
+    Field(ge=0, le=MAX_BUFFER_MINUTES, description="Minutes left free after each slot."),
+]
+NoticeMinutes = Annotated[
+    StrictInt,
+    Field(
+        ge=0,
+        le=MAX_NOTICE_MINUTES,
+        description="A slot starting sooner than this from now cannot be booked.",
+    ),
+]
+HorizonDays = Annotated[
+    StrictInt,
+    Field(
+        ge=1,
+        le=MAX_HORIZON_DAYS,
+        description="How many days ahead slots exist; null or left out: SLOT_HORIZON_DAYS.",
+    ),
+]
+CancelCutoffMinutes = Annotated[
+    StrictInt,
+    Field(
+        ge=0,
+        le=MAX_CANCEL_CUTOFF_MINUTES,
+        description="Customers may cancel or reschedule until this long before the start.",
+    ),
+]
 
 
 class ServiceCreate(BaseModel):
@@ -77,6 +111,10 @@ class ServiceCreate(BaseModel):
     hours: Hours
     category: Category | None = None
     location: Location | None = None
+    buffer_minutes: BufferMinutes = 0
+    min_notice_minutes: NoticeMinutes = 0
+    horizon_days: HorizonDays | None = None
+    cancel_cutoff_minutes: CancelCutoffMinutes = 0
 
 
 class ServiceChanges(BaseModel):
@@ -84,7 +122,8 @@ class ServiceChanges(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    # Left out means unchanged; only category and location may be set to null.
+    # Left out means unchanged; only category, location and horizon_days (back to
+    # SLOT_HORIZON_DAYS) may be set to null.
     name: Name | SkipJsonSchema[None] = None
     description: Description | SkipJsonSchema[None] = None
     price_cents: PriceCents | SkipJsonSchema[None] = None
@@ -94,6 +133,10 @@ class ServiceChanges(BaseModel):
     hours: Hours | SkipJsonSchema[None] = None
     category: Category | None = None
     location: Location | None = None
+    buffer_minutes: BufferMinutes | SkipJsonSchema[None] = None
+    min_notice_minutes: NoticeMinutes | SkipJsonSchema[None] = None
+    horizon_days: HorizonDays | None = None
+    cancel_cutoff_minutes: CancelCutoffMinutes | SkipJsonSchema[None] = None
 
 
 class ServiceSearchQuery(BaseModel):
@@ -128,12 +171,18 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def service_json(service: Service) -> dict[str, Any]:
+    """The contract's Service, with the effective horizon (its own or SLOT_HORIZON_DAYS)."""
+    return service.to_json(default_horizon_days=config().slot_horizon_days)
+
+
 @blueprint.post("/api/services")
 @validate_request(ServiceCreate)
 @responds(201, shapes.ServiceEnvelope)
 @errors(401, 403, 422)
 async def post_service(data: ServiceCreate) -> Response:
-    """Offer a new service; its slots for the next SLOT_HORIZON_DAYS days exist on return."""
+    """Offer a new service; its slots for the next horizon_days (default SLOT_HORIZON_DAYS) days
+    exist on return."""
     provider = await require_provider()
     service = await use_cases.create_service(
         await db(),
@@ -143,7 +192,7 @@ async def post_service(data: ServiceCreate) -> Response:
         now=_now(),
         horizon_days=config().slot_horizon_days,
     )
-    return json_response({"service": service.to_json()}, 201)
+    return json_response({"service": service_json(service)}, 201)
 
 
 @blueprint.patch("/api/services/<service_id>")
@@ -151,7 +200,8 @@ async def post_service(data: ServiceCreate) -> Response:
 @responds(200, shapes.ServiceEnvelope)
 @errors(401, 404, 422)
 async def patch_service(service_id: str, data: ServiceChanges) -> Response:
-    """Change any of your service's fields; new hours, duration or cap replace future free slots."""
+    """Change any of your service's fields; new hours, duration, cap, buffer or horizon replace
+    future free slots."""
     user = await require_user()
     service = await use_cases.update_service(
         await db(),
@@ -162,7 +212,7 @@ async def patch_service(service_id: str, data: ServiceChanges) -> Response:
         now=_now(),
         horizon_days=config().slot_horizon_days,
     )
-    return json_response({"service": service.to_json()})
+    return json_response({"service": service_json(service)})
 
 
 @blueprint.delete("/api/services/<service_id>")
@@ -199,7 +249,7 @@ async def get_services() -> Response:
         await db(), query=query, category=category, limit=limit, offset=offset
     )
     return json_response(
-        {"services": [service.to_json() for service in page.services], "total": page.total}
+        {"services": [service_json(service) for service in page.services], "total": page.total}
     )
 
 
@@ -225,7 +275,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 async def get_service(service_id: str) -> Response:
     """One service (a deleted one still answers, with is_active false)."""
     service = await use_cases.get_service(await db(), use_cases.parse_service_id(service_id))
-    return json_response({"service": service.to_json()})
+    return json_response({"service": service_json(service)})
 
 
 @blueprint.get("/api/services/<service_id>/slots")
@@ -251,4 +301,4 @@ async def get_my_services() -> Response:
     """The signed-in provider's own services, inactive (deleted) ones included."""
     provider = await require_provider()
     services = await select_provider_services(await db(), provider.id)
-    return json_response({"services": [service.to_json() for service in services]})
+    return json_response({"services": [service_json(service) for service in services]})

@@ -70,6 +70,14 @@ class Service(BaseModel):
         description='Weekly hours in the provider\'s zone: {"mon": [["09:00", "17:00"]], …}.'
     )
     is_active: bool
+    buffer_minutes: int = Field(ge=0, le=240, description="Minutes left free after each slot.")
+    min_notice_minutes: int = Field(
+        ge=0, le=43200, description="Slots starting sooner than this from now are unavailable."
+    )
+    horizon_days: int = Field(ge=1, le=366, description="How many days ahead slots exist.")
+    cancel_cutoff_minutes: int = Field(
+        ge=0, le=43200, description="Customers may cancel until this long before the start."
+    )
 
 
 class ServiceEnvelope(BaseModel):

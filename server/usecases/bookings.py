@@ -31,10 +31,12 @@ from server.domain.bookings import (
     manage_key_matches,
     new_manage_key,
 )
+from server.domain.slots import check_notice
 from server.edge.errors import APIError
 from server.infra.config import Config
 from server.models import appointments, idempotency
 from server.models.appointments import Appointment, LockedSlot, NewBooking
+from server.models.availability import was_withdrawn
 from server.models.slots import Slot
 from server.notifications.triggers import queue_booking_received
 from server.payments.checkout import CheckoutUnavailable, start_checkout
@@ -185,6 +187,9 @@ async def _claim(conn: asyncpg.Connection, request: BookingRequest, now: datetim
 async def _claim_slot(conn: asyncpg.Connection, slot_id: UUID, now: datetime) -> LockedSlot:
     slot = await appointments.lock_slot(conn, slot_id)
     if slot is None:
+        if await was_withdrawn(conn, slot_id):
+            # Time off or a date override took it away while the customer was looking.
+            raise APIError(409, "slot_unavailable", "That time is no longer offered.")
         raise APIError(404, "slot_not_found", "There is no such slot.")
     if slot.booked or not slot.occupies_slot:
         raise slot_taken()
@@ -201,6 +206,7 @@ def _check_bookable(slot: LockedSlot, now: datetime) -> None:
         raise APIError(409, "service_unavailable", "This service is no longer taking bookings.")
     if slot.starts_at <= now:
         raise APIError(409, "slot_in_past", "That time has already passed.")
+    check_notice(slot.starts_at, now, slot.min_notice_minutes)
 
 
 async def _claim_first_free_slot(

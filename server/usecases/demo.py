@@ -1,31 +1,51 @@
 """Demo data for `appointly seed-demo`: three providers in three zones, their services and slots,
 a demo customer, and weeks of past and future bookings in every state.
 
+Each availability rule shows somewhere: the clinic leaves 10 minutes between clients, takes
+bookings at least 2 hours ahead, lets customers cancel free until 24 hours before, and closes
+for the next bank holiday; the salon has a Saturday with short hours.
+
 Idempotent: each demo user, provider and service is looked up first (by e-mail, by user, by
-name) and only what is missing is created, so a second run creates nothing.
+name), as are the bank holiday and the short day, and only what is missing is created, so a
+second run creates nothing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from server.auth.passwords import hash_password
 from server.infra.config import Config
 from server.infra.db import create_pool
-from server.models import providers, services, users
+from server.models import availability, providers, services, users
 from server.models.providers import Provider
 from server.models.services import Service
+from server.usecases.availability import add_time_off, put_date_override
 from server.usecases.demo_bookings import seed_service_bookings
 from server.usecases.services import create_service
 
 DEMO_PASSWORD = "demo-password-123"  # noqa: S105 (public by design: printed for demo sign-in)
 DEMO_CUSTOMER_EMAIL = "customer@demo.appointly.local"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
+# The clinic's rules: cleaning time between clients, no same-hour bookings, a day's notice to
+# cancel for free.
+CLINIC_RULES = {"buffer_minutes": 10, "min_notice_minutes": 120, "cancel_cutoff_minutes": 1440}
+BANK_HOLIDAY = "Bank holiday"
+# England and Wales bank holidays; past the list, the clinic closes a Monday two weeks on.
+ENGLISH_BANK_HOLIDAYS = tuple(
+    date.fromisoformat(day)
+    for day in (
+        "2026-12-25", "2026-12-28", "2027-01-01", "2027-03-26", "2027-03-29", "2027-05-03",
+        "2027-05-31", "2027-08-30", "2027-12-27", "2027-12-28", "2028-01-03", "2028-04-14",
+        "2028-04-17", "2028-05-01", "2028-05-29", "2028-08-28", "2028-12-25", "2028-12-26",
+    )
+)  # fmt: skip
 
 
 def _days(days: tuple[str, ...], *intervals: tuple[str, str]) -> dict[str, Any]:
@@ -41,6 +61,10 @@ class DemoProvider:
     timezone: str
     phone: str
     services: tuple[dict[str, Any], ...]
+    # Closed for the next bank holiday (time off for the whole business).
+    bank_holiday: bool = False
+    # (service name, hours): that service's next Saturday has these hours instead (an override).
+    short_saturday: tuple[str, list[list[str]]] | None = None
 
 
 DEMO_PROVIDERS = (
@@ -62,6 +86,7 @@ DEMO_PROVIDERS = (
                 "duration_minutes": 45,
                 "max_appointments_per_day": 8,
                 "hours": _days(WEEKDAYS, ("09:00", "12:30"), ("13:30", "17:30")),
+                **CLINIC_RULES,
             },
             {
                 "name": "Sports massage",
@@ -73,8 +98,10 @@ DEMO_PROVIDERS = (
                 "duration_minutes": 60,
                 "max_appointments_per_day": 6,
                 "hours": _days(("tue", "thu", "sat"), ("10:00", "16:00")),
+                **CLINIC_RULES,
             },
         ),
+        bank_holiday=True,
     ),
     DemoProvider(
         email="salon@demo.appointly.local",
@@ -118,6 +145,7 @@ DEMO_PROVIDERS = (
                 "hours": _days(("sat",), ("09:00", "12:00")),
             },
         ),
+        short_saturday=("Haircut and blow-dry", [["10:00", "14:00"]]),
     ),
     DemoProvider(
         email="tutor@demo.appointly.local",
@@ -172,8 +200,13 @@ async def seed_demo(config: Config) -> str:
             customer_id = await _ensure_customer(conn, counts)
             for demo in DEMO_PROVIDERS:
                 provider = await _ensure_provider(conn, demo, counts)
-                for body in demo.services:
-                    service = await _ensure_service(conn, provider, body, config, counts)
+                seeded = [
+                    await _ensure_service(conn, provider, body, config, counts)
+                    for body in demo.services
+                ]
+                # Before the bookings, so the demo's future bookings keep to these rules.
+                await _ensure_availability(conn, demo, provider, seeded, datetime.now(UTC))
+                for service in seeded:
                     counts.bookings += await seed_service_bookings(
                         conn, service, customer_id, datetime.now(UTC)
                     )
@@ -234,6 +267,54 @@ async def _ensure_service(
         now=datetime.now(UTC),
         horizon_days=config.slot_horizon_days,
     )
+
+
+async def _ensure_availability(
+    conn: asyncpg.Connection,
+    demo: DemoProvider,
+    provider: Provider,
+    seeded: list[Service],
+    now: datetime,
+) -> None:
+    """The bank holiday and the short Saturday, unless a run before made them already."""
+    today = now.astimezone(ZoneInfo(demo.timezone)).date()
+    if demo.bank_holiday:
+        upcoming = await availability.select_time_off(conn, provider.id, ending_after=now)
+        if not any(item.reason == BANK_HOLIDAY for item in upcoming):
+            holiday = next_bank_holiday(today)
+            await add_time_off(
+                conn,
+                provider,
+                f"{holiday.isoformat()}T00:00",
+                f"{(holiday + timedelta(days=1)).isoformat()}T00:00",
+                BANK_HOLIDAY,
+                now=now,
+            )
+    if demo.short_saturday is not None:
+        name, hours = demo.short_saturday
+        service = next(service for service in seeded if service.name == name)
+        if not await availability.select_overrides(conn, service.id, today):
+            saturday = next_saturday(today)
+            # Nobody watches the demo being seeded: its after-commit notices are not needed.
+            await put_date_override(
+                conn, provider.user_id, service.id, saturday.isoformat(), hours, now=now
+            )
+
+
+def next_bank_holiday(today: date) -> date:
+    """The first bank holiday at least two days away (a Monday two weeks on past the list)."""
+    soonest = today + timedelta(days=2)
+    for holiday in ENGLISH_BANK_HOLIDAYS:
+        if holiday >= soonest:
+            return holiday
+    later = today + timedelta(days=14)
+    return later + timedelta(days=-later.weekday() % 7)
+
+
+def next_saturday(today: date) -> date:
+    """The first Saturday at least two days away."""
+    soonest = today + timedelta(days=2)
+    return soonest + timedelta(days=(5 - soonest.weekday()) % 7)
 
 
 async def _ensure_customer(conn: asyncpg.Connection, counts: SeedCounts) -> UUID:

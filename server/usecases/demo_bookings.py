@@ -112,6 +112,7 @@ def plan_past_bookings(
             zone,
             day,
             now=datetime.combine(day - timedelta(days=2), datetime.min.time(), zone),
+            buffer_minutes=service.buffer_minutes,
         )
         planned += [
             _past_booking(rng, slot, service, customer_user_id)

@@ -17,9 +17,9 @@ from redis.asyncio import Redis
 from realtime.publish import publish_slot_changes
 from server.domain.hours import parse_stored_hours
 from server.domain.services import SLOT_SHAPING_FIELDS, clean_service_fields
-from server.domain.slots import generate_slots, horizon_end, local_today
+from server.domain.slots import Closure, generate_slots, horizon_end, local_today, wall_time
 from server.edge.errors import APIError
-from server.models import services, slots
+from server.models import availability, services, slots
 from server.models.providers import Provider
 from server.models.services import Service
 from server.models.slots import Slot
@@ -59,7 +59,10 @@ async def fill_slots(
 async def _insert_generated_slots(
     conn: asyncpg.Connection, service: Service, first_day: date, last_day: date, now: datetime
 ) -> list[Slot]:
+    """Every generation goes through here, so each respects the service's buffer, its date
+    overrides and the provider's time off."""
     existing = await slots.select_live_slots_by_day(conn, service.id, first_day, last_day)
+    overrides = await availability.select_override_intervals(conn, service.id, first_day, last_day)
     generated = generate_slots(
         parse_stored_hours(service.hours),
         service.duration_minutes,
@@ -69,8 +72,40 @@ async def _insert_generated_slots(
         last_day,
         now,
         existing,
+        buffer_minutes=service.buffer_minutes,
+        overrides=overrides,
+        closures=await _closures(conn, service, first_day, last_day),
     )
     return await slots.insert_slots(conn, service.id, generated)
+
+
+async def _closures(
+    conn: asyncpg.Connection, service: Service, first_day: date, last_day: date
+) -> list[Closure]:
+    """The provider's time off that could touch a slot of these days."""
+    zone = service.provider.zone
+    found = await availability.select_time_off(
+        conn,
+        service.provider.id,
+        ending_after=wall_time(first_day, 0, zone) - timedelta(days=1),
+        starting_before=wall_time(last_day, 0, zone) + timedelta(days=2),
+    )
+    return [time_off.closure for time_off in found]
+
+
+async def regenerate_days(
+    conn: asyncpg.Connection, service: Service, first_day: date, last_day: date, now: datetime
+) -> list[Slot]:
+    """Offer again what the rules allow on these days, around the rows already there; only
+    days already generated (the top-up does the rest). Hold the service row's lock."""
+    generated_until = service.slots_generated_until
+    if generated_until is None:
+        return []
+    first = max(first_day, local_today(now, service.provider.zone))
+    last = min(last_day, generated_until)
+    if first > last:
+        return []
+    return await _insert_generated_slots(conn, service, first, last, now)
 
 
 async def refill_day(
@@ -100,19 +135,21 @@ async def create_service(
     now: datetime,
     horizon_days: int,
 ) -> Service:
-    """Create a service and, in the same transaction, its slots for the whole horizon."""
+    """Create a service and, in the same transaction, its slots for the whole horizon (its own
+    `horizon_days`, else `horizon_days`: SLOT_HORIZON_DAYS)."""
     fields = clean_service_fields(raw, creating=True)
     async with conn.transaction():
         service_id = await services.insert_service(conn, provider.id, fields)
         service = await services.lock_service(conn, service_id)
         assert service is not None
         today = local_today(now, service.provider.zone)
-        added = await fill_slots(conn, service, today, horizon_end(today, horizon_days), now)
+        last_day = horizon_end(today, service.horizon(horizon_days))
+        added = await fill_slots(conn, service, today, last_day, now)
     await publish_slot_changes(redis, service.id, service.provider.zone, changed=added)
     return service
 
 
-async def _lock_owned_service(conn: asyncpg.Connection, user_id: UUID, service_id: UUID) -> Service:
+async def lock_owned_service(conn: asyncpg.Connection, user_id: UUID, service_id: UUID) -> Service:
     """The caller's own active service, locked; anyone else's is reported as not there."""
     service = await services.lock_service(conn, service_id)
     if service is None or not service.is_active or service.provider.user_id != user_id:
@@ -130,13 +167,14 @@ async def update_service(
     now: datetime,
     horizon_days: int,
 ) -> Service:
-    """Change any subset of a service's fields. When the hours, duration or daily cap change,
-    future free slots are replaced; past and booked slots are never touched.
+    """Change any subset of a service's fields. When the hours, duration, daily cap, buffer or
+    horizon change, future free slots are replaced; past and booked slots are never touched.
+    A new minimum notice changes which slots show available: watchers get a new snapshot.
     """
     removed: list[Slot] = []
     added: list[Slot] = []
     async with conn.transaction():
-        before = await _lock_owned_service(conn, user_id, service_id)
+        before = await lock_owned_service(conn, user_id, service_id)
         changes = clean_service_fields(raw, creating=False)
         await services.update_service(conn, service_id, changes)
         after = await services.select_service(conn, service_id)
@@ -144,15 +182,20 @@ async def update_service(
         if _reshapes_slots(before, after, changes):
             removed = await slots.delete_future_free_slots(conn, service_id, now)
             today = local_today(now, after.provider.zone)
-            last_day = horizon_end(today, horizon_days)
+            last_day = horizon_end(today, after.horizon(horizon_days))
             added = await fill_slots(conn, after, today, last_day, now)
     await publish_slot_changes(
-        redis, service_id, after.provider.zone, changed=added, removed=_replaced(removed, added)
+        redis,
+        service_id,
+        after.provider.zone,
+        changed=added,
+        removed=removed_for_good(removed, added),
+        reset=before.min_notice_minutes != after.min_notice_minutes,
     )
     return after
 
 
-def _replaced(removed: list[Slot], added: list[Slot]) -> list[Slot]:
+def removed_for_good(removed: list[Slot], added: list[Slot]) -> list[Slot]:
     """Removed slots whose time no new slot took: a time that is offered again is a change,
     not a removal, for clients that key slots by start time."""
     offered = {slot.starts_at for slot in added}
@@ -171,7 +214,7 @@ async def delete_service(
 ) -> None:
     """Stop listing and offering the service; its future free slots go, bookings stay."""
     async with conn.transaction():
-        service = await _lock_owned_service(conn, user_id, service_id)
+        service = await lock_owned_service(conn, user_id, service_id)
         await services.deactivate_service(conn, service_id)
         removed = await slots.delete_future_free_slots(conn, service_id, now)
     await publish_slot_changes(redis, service_id, service.provider.zone, removed=removed)
@@ -240,4 +283,4 @@ async def list_slots(
     today = local_today(now, service.provider.zone)
     first, last = slot_date_range(raw_from, raw_to, today)
     zone = service.provider.timezone
-    return await slots.select_slots_json(conn, service_id, first, last, zone)
+    return await slots.select_slots_json(conn, service_id, first, last, zone, now=now)
