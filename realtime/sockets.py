@@ -15,9 +15,10 @@ from uuid import UUID
 from quart import Blueprint, Response, current_app, websocket
 
 from realtime.broker import Broker, Resync, SubscriberOverflow, Subscription, pass_through
-from realtime.channels import appointments_topic, slots_topic
+from realtime.channels import appointments_topic, sessions_topic, slots_topic
+from realtime.session_watch import relay_until_revoked, until_session_revoked
 from realtime.slot_feed import SlotFeed
-from server.auth.session_user import optional_user
+from server.auth.session_user import optional_user, session_user
 from server.domain.slots import local_today
 from server.edge.errors import APIError
 from server.infra.state import app_state, config, db, release_db
@@ -60,7 +61,7 @@ async def start_realtime() -> None:
     feed = SlotFeed(state.pool)
     broker = Broker(
         state.require_redis(),
-        {"slots": feed.handle, "appointments": pass_through},
+        {"slots": feed.handle, "appointments": pass_through, "sessions": pass_through},
     )
     broker.start()
     current_app.extensions[EXTENSION_KEY] = Realtime(broker, feed)
@@ -141,7 +142,8 @@ async def _send(text: str) -> None:
 
 @blueprint.websocket("/ws/provider")
 async def ws_provider() -> Response | None:
-    """Every change to the signed-in provider's appointments, from any server process."""
+    """Every change to the signed-in provider's appointments, from any server process;
+    closed with 4401 once the session it was opened with is revoked."""
     origin = websocket.headers.get("Origin")
     if origin is not None and origin != config().base_origin:
         # Refused before the handshake completes: a foreign page must not ride our cookie.
@@ -156,17 +158,39 @@ async def ws_provider() -> Response | None:
     if provider is None:
         await websocket.close(CLOSE_NOT_PROVIDER, "Become a provider first.")
         return None
-    with realtime().broker.subscribe(appointments_topic(provider.id)) as subscription:
-        while True:
-            try:
-                delivery = await subscription.next()
-            except SubscriberOverflow:
-                await websocket.close(CLOSE_TRY_AGAIN_LATER, "Too far behind; reconnect.")
-                return None
-            if isinstance(delivery, Resync):
-                # Alerts published while this process had no Redis are gone: the page reloads
-                # its lists rather than trusting them.
-                await _send('{"type":"resync"}')
-                continue
-            for _, text in delivery.items:
-                await _send(text)
+    session_id = session_user().session_id
+    assert session_id is not None  # the user was found through it
+    owned = realtime()
+    with (
+        owned.broker.subscribe(appointments_topic(provider.id)) as subscription,
+        owned.broker.subscribe(sessions_topic(user.id)) as notices,
+    ):
+        revoked = await relay_until_revoked(
+            _relay_alerts(subscription),
+            until_session_revoked(
+                notices,
+                app_state().pool,
+                session_id,
+                user.id,
+                interval=config().session_check_seconds,
+            ),
+        )
+    if revoked:
+        await websocket.close(CLOSE_UNAUTHENTICATED, "Signed out; please sign in again.")
+    return None
+
+
+async def _relay_alerts(subscription: Subscription) -> None:
+    while True:
+        try:
+            delivery = await subscription.next()
+        except SubscriberOverflow:
+            await websocket.close(CLOSE_TRY_AGAIN_LATER, "Too far behind; reconnect.")
+            return
+        if isinstance(delivery, Resync):
+            # Alerts published while this process had no Redis are gone: the page reloads
+            # its lists rather than trusting them.
+            await _send('{"type":"resync"}')
+            continue
+        for _, text in delivery.items:
+            await _send(text)

@@ -76,9 +76,12 @@ async def start_session(user: User) -> None:
     g._session_user = user
 
 
-async def end_session() -> None:
+async def end_session() -> UUID | None:
+    """Sign out: delete this request's session; the user it signed in, if any."""
     session_id = session_user().session_id
+    user_id = None
     if session_id is not None:
-        await sessions.delete_session(await db(), session_id)
+        user_id = await sessions.delete_session(await db(), session_id)
     logout_user()
     g._session_user = None
+    return user_id

@@ -27,6 +27,9 @@ class Config:
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     base_url: str = "http://127.0.0.1:8000"
     app_env: str = "development"
+    # How often a signed-in socket re-checks its session even without a revocation notice, so
+    # it closes within the contract's 30 seconds if the notice is lost (tests make it short).
+    session_check_seconds: float = 20.0
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_username: str | None = None

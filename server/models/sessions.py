@@ -36,14 +36,17 @@ async def select_session_user_id(conn: asyncpg.Connection, session_id: UUID) -> 
     return user_id
 
 
-async def delete_session(conn: asyncpg.Connection, session_id: UUID) -> None:
-    await conn.execute(
+async def delete_session(conn: asyncpg.Connection, session_id: UUID) -> UUID | None:
+    """End one session; the user it signed in (None if it was gone already)."""
+    user_id: UUID | None = await conn.fetchval(
         """
         DELETE FROM sessions
          WHERE id = $1
+        RETURNING user_id
         """,
         session_id,
     )
+    return user_id
 
 
 async def delete_user_sessions(

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from quart import Blueprint, Response, request
 from quart_schema import validate_request
 
+from realtime.publish import publish_sessions_revoked
 from server.auth import recovery
 from server.auth.rate_limit import LoginThrottle
 from server.auth.session_user import require_user, session_user, start_session
@@ -108,6 +109,7 @@ async def post_password_reset_confirm(data: PasswordResetConfirm) -> Response:
     400 `invalid_token` (unknown, used or expired), 422 `weak_password`.
     """
     user = await recovery.reset_password(await db(), token=data.token, password=data.password)
+    await publish_sessions_revoked(redis(), user.id)
     await start_session(user)
     return json_response({"user": user.to_json()})
 
@@ -139,6 +141,7 @@ async def post_my_password(data: PasswordChange) -> Response:
         if error.code == "invalid_credentials":
             await throttle.record_failure()
         raise
+    await publish_sessions_revoked(redis(), user.id)
     return Response(status=204)
 
 

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from quart import Blueprint, Response, request
 from quart_schema import validate_request
 
+from realtime.publish import publish_sessions_revoked
 from server.auth.accounts import authenticate, sign_up
 from server.auth.rate_limit import LoginThrottle
 from server.auth.session_user import end_session, require_user, start_session
@@ -65,8 +66,11 @@ async def post_login(data: LoginRequest) -> Response:
 @responds(204, description="Signed out.")
 @errors(403)
 async def post_logout() -> Response:
-    """Sign out: the session is deleted on the server, so the cookie stops working."""
-    await end_session()
+    """Sign out: the session is deleted on the server, so the cookie stops working (and a
+    dashboard socket opened with it closes with 4401)."""
+    user_id = await end_session()
+    if user_id is not None:
+        await publish_sessions_revoked(redis(), user_id)
     return Response(status=204)
 
 
