@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 
 from server.infra.config import Config, load_config
 from server.infra.db import create_pool
+from server.infra.redis_clients import open_redis
 from server.infra.runtime import resolve_services_async
 
 JobContext = dict[str, Any]
@@ -18,7 +19,7 @@ async def open_context(ctx: JobContext, config: Config | None = None) -> None:
     assert config.database_url and config.redis_url
     ctx["config"] = config
     ctx["pool"] = await create_pool(config.database_url, max_size=5)
-    ctx["app_redis"] = Redis.from_url(config.redis_url)
+    ctx["app_redis"] = open_redis(config.redis_url, config)
 
 
 async def close_context(ctx: JobContext) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from arq import cron, func
-from arq.connections import RedisSettings
 
 from jobs.context import JobContext, close_context, open_context
 from jobs.notifications import deliver_outbox
 from jobs.periodic import expire_holds, process_refunds, send_reminders, top_up_slots
 from server.infra.config import Config
-from server.infra.job_queue import QUEUE_NAME
+from server.infra.job_queue import QUEUE_NAME, job_queue
+from server.infra.redis_clients import worker_redis_settings
 
 
 async def startup(ctx: JobContext) -> None:
@@ -26,7 +26,10 @@ def worker_settings(config: Config) -> type:
     """WorkerSettings bound to `config` (its REDIS_URL must already be resolved)."""
     if config.redis_url is None:
         raise ValueError("resolve REDIS_URL before building the worker settings")
-    redis_settings_ = RedisSettings.from_dsn(config.redis_url)
+    redis_settings_ = worker_redis_settings(config.redis_url, config)
+    # arq's settings cannot set read timeouts or keepalive, so the worker gets its pool made
+    # like the app's: a Redis that stops answering fails a poll instead of hanging the worker.
+    redis_pool_ = job_queue(config.redis_url, config)
 
     class WorkerSettings:
         functions: ClassVar[list[Any]] = [
@@ -47,6 +50,7 @@ def worker_settings(config: Config) -> type:
             cron(deliver_outbox, second=set(range(0, 60, 5)), run_at_startup=True),
         ]
         redis_settings = redis_settings_
+        redis_pool = redis_pool_
         on_startup = startup
         on_shutdown = shutdown
         ctx: ClassVar[dict[str, Any]] = {"appointly_config": config}

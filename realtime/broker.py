@@ -9,6 +9,9 @@ A subscriber that falls behind by more than its queue's limit is marked overflow
 socket closes itself; it never grows memory or slows the others. When the connection to Redis
 is lost, the broker reconnects with backoff, and every subscriber is told to RESYNC: it sends a
 fresh snapshot read after the subscription was back, so nothing published meanwhile is missed.
+
+A connection can die without closing (a half-open TCP connection, a black-holed network): the
+broker pings a quiet connection and counts a ping left without its pong as a lost connection.
 """
 
 from __future__ import annotations
@@ -32,7 +35,16 @@ log = logging.getLogger(__name__)
 DEFAULT_QUEUE_LIMIT = 256
 # A pub/sub connection is quiet when nothing changes; a ping this often notices a dead one.
 PING_INTERVAL = 10.0
+# A ping unanswered for this long means the connection is gone, whatever TCP says.
+PONG_TIMEOUT = 2.0
+FIRST_BACKOFF = 0.1
 MAX_BACKOFF = 5.0
+# Closing a dead connection must not hang either.
+CLOSE_TIMEOUT = 2.0
+
+
+class LostConnection(Exception):
+    """Redis stopped answering on the pub/sub connection (no pong to a ping)."""
 
 
 class Resync:
@@ -110,10 +122,14 @@ class Broker:
         handlers: dict[str, Handler],
         *,
         queue_limit: int = DEFAULT_QUEUE_LIMIT,
+        ping_interval: float = PING_INTERVAL,
+        pong_timeout: float = PONG_TIMEOUT,
     ) -> None:
         self._redis = redis
         self._handlers = handlers
         self._queue_limit = queue_limit
+        self._ping_interval = ping_interval
+        self._pong_timeout = pong_timeout
         self._subscriptions: dict[Topic, set[Subscription]] = {}
         self._task: asyncio.Task[None] | None = None
         self.subscribed = asyncio.Event()
@@ -164,12 +180,14 @@ class Broker:
             self._task = None
 
     async def _run(self) -> None:
-        backoff = 0.1
+        backoff = FIRST_BACKOFF
         while True:
             try:
                 await self._listen()
-            except (RedisError, OSError) as error:
+            except (RedisError, OSError, TimeoutError, LostConnection) as error:
                 log.warning("lost the Redis subscription (%s); reconnecting", error)
+            if self.subscribed.is_set():
+                backoff = FIRST_BACKOFF  # that connection worked: the next try comes quickly
             self.subscribed.clear()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF)
@@ -180,14 +198,19 @@ class Broker:
             await pubsub.psubscribe(*PATTERNS)
             confirmed = 0
             last_heard = time.monotonic()
+            pinged_at: float | None = None  # a ping waiting for its pong
             while True:
-                message = await pubsub.get_message(timeout=PING_INTERVAL)
+                message = await pubsub.get_message(timeout=self._wait(last_heard, pinged_at))
+                now = time.monotonic()
                 if message is None:
-                    if time.monotonic() - last_heard >= PING_INTERVAL:
+                    if pinged_at is not None and now - pinged_at >= self._pong_timeout:
+                        raise LostConnection(f"no pong within {self._pong_timeout:g}s")
+                    if pinged_at is None and now - last_heard >= self._ping_interval:
                         await pubsub.ping()
-                        last_heard = time.monotonic()
+                        pinged_at = now
                     continue
-                last_heard = time.monotonic()
+                # Anything Redis says (the pong included) shows the connection is alive.
+                last_heard, pinged_at = now, None
                 kind = message["type"]
                 if kind == "psubscribe":
                     confirmed += 1
@@ -197,6 +220,14 @@ class Broker:
                     await self._dispatch(message["channel"], message["data"])
         finally:
             await _close_quietly(pubsub)
+
+    def _wait(self, last_heard: float, pinged_at: float | None) -> float:
+        """How long to wait for a message before pinging, or before giving up on a pong."""
+        if pinged_at is None:
+            deadline = last_heard + self._ping_interval
+        else:
+            deadline = pinged_at + self._pong_timeout
+        return max(deadline - time.monotonic(), 0.01)
 
     def _on_subscribed(self) -> None:
         # Whatever was published while we were not listening is lost to us: every socket
@@ -222,8 +253,9 @@ class Broker:
 
 
 async def _close_quietly(pubsub: Any) -> None:
-    with contextlib.suppress(RedisError, OSError):
-        await pubsub.aclose()
+    with contextlib.suppress(RedisError, OSError, TimeoutError):
+        async with asyncio.timeout(CLOSE_TIMEOUT):
+            await pubsub.aclose()
 
 
 async def pass_through(topic: Topic, data: bytes) -> Delivery:

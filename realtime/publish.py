@@ -8,6 +8,7 @@ snapshot when its process regains Redis, which covers what was missed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -25,6 +26,9 @@ log = logging.getLogger(__name__)
 
 # Past this many slots the message says "re-read the service" instead of listing them all.
 MAX_LISTED_SLOTS = 200
+# However slow Redis is, a publish after a commit costs the request at most this long (the
+# client's own socket timeouts usually fire first).
+PUBLISH_TIMEOUT = 2.0
 
 
 async def publish_slot_changes(
@@ -68,6 +72,7 @@ async def publish_sessions_revoked(redis: Redis | None, user_id: UUID) -> None:
 
 async def _publish(redis: Redis, channel: str, data: bytes) -> None:
     try:
-        await redis.publish(channel, data)
-    except (RedisError, OSError):
+        async with asyncio.timeout(PUBLISH_TIMEOUT):
+            await redis.publish(channel, data)
+    except (RedisError, OSError, TimeoutError):
         log.warning("could not publish on %s", channel, exc_info=True)

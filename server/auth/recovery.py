@@ -20,6 +20,7 @@ from server.auth.passwords import hash_password, verify_password
 from server.auth.rate_limit import RequestQuota
 from server.domain.accounts import check_password, normalise_email
 from server.edge.errors import APIError
+from server.infra.state import db, release_db
 from server.models import account_tokens, sessions, users
 from server.models.users import User
 from server.notifications.outbox import queue_email
@@ -116,13 +117,15 @@ def _invalid_token() -> APIError:
     )
 
 
-async def reset_password(conn: asyncpg.Connection, *, token: str, password: str) -> User:
+async def reset_password(*, token: str, password: str) -> User:
     """Set a new password with a reset link's token and end every session of the user.
 
     The caller then starts a fresh session. Following the link also proves the address.
     """
     check_password(password)
-    password_hash = await hash_password(password)  # slow, so before the transaction
+    await release_db()  # argon2 is slow: hash without holding a pooled connection
+    password_hash = await hash_password(password)
+    conn = await db()
     async with conn.transaction():
         consumed = await account_tokens.consume_token(conn, "password_reset", token)
         if consumed is None:
@@ -141,7 +144,6 @@ async def reset_password(conn: asyncpg.Connection, *, token: str, password: str)
 
 
 async def change_password(
-    conn: asyncpg.Connection,
     user: User,
     *,
     current_password: str,
@@ -150,7 +152,7 @@ async def change_password(
 ) -> None:
     """Replace the password of a signed-in user who knows the current one; every session but
     `keep_session` (the caller's) ends, and outstanding reset links stop working."""
-    current_hash = await users.select_password_hash(conn, user.id)
+    current_hash = await users.select_password_hash(await db(), user.id)
     if current_hash is None:
         raise APIError(
             403,
@@ -158,6 +160,7 @@ async def change_password(
             "This account signs in with Google and has no password yet. "
             "To set one, use “Forgot password?” on the log-in page.",
         )
+    await release_db()  # argon2 twice below: no pooled connection held meanwhile
     if not await verify_password(current_hash, current_password):
         raise APIError(
             403,
@@ -167,6 +170,7 @@ async def change_password(
         )
     check_password(new_password)
     new_hash = await hash_password(new_password)
+    conn = await db()
     async with conn.transaction():
         await users.update_password_hash(conn, user.id, new_hash)
         await account_tokens.delete_unused_tokens(conn, user.id, "password_reset")

@@ -1,4 +1,4 @@
-"""The asyncpg pool: created at startup, one connection per request."""
+"""The asyncpg pool: created at startup, one connection per request, borrowed with a timeout."""
 
 from __future__ import annotations
 
@@ -18,8 +18,41 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
-async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> Any:
-    """Open a pool whose connections encode json/jsonb with orjson."""
+async def create_pool(
+    dsn: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    statement_timeout: float = 30.0,
+    connect_timeout: float = 10.0,
+) -> Any:
+    """Open a pool whose connections encode json/jsonb with orjson.
+
+    PostgreSQL cancels any statement running longer than `statement_timeout` seconds, and the
+    client gives up waiting a moment later (the server may be the one that is stuck), so no
+    query holds a connection for ever.
+    """
     return await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=30
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        timeout=connect_timeout,
+        command_timeout=statement_timeout + 1,
+        server_settings={"statement_timeout": str(round(statement_timeout * 1000))},
     )
+
+
+# What PostgreSQL being away or overloaded looks like to a caller: no connection (refused,
+# reset, closed under us, the server starting or shutting down, too many clients) or no answer
+# in time (the acquire timeout, the statement timeout).
+DATABASE_OUTAGES: tuple[type[Exception], ...] = (
+    TimeoutError,
+    ConnectionError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.QueryCanceledError,
+)

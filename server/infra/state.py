@@ -46,15 +46,22 @@ def jobs() -> Redis | None:
 
 
 async def db() -> asyncpg.Connection:
-    """The request's database connection, acquired on first use and released at teardown."""
+    """The request's database connection, acquired on first use and released at teardown.
+
+    Waiting for a free connection is bounded by `db_acquire_timeout`: a TimeoutError, which
+    the client sees as 503 `busy` (server.edge.outages), rather than a request that hangs.
+    """
     conn: asyncpg.Connection | None = g.get("_db_conn")
     if conn is None:
-        conn = await app_state().pool.acquire()
+        state = app_state()
+        conn = await state.pool.acquire(timeout=state.config.db_acquire_timeout)
         g._db_conn = conn
     return conn
 
 
 async def release_db(_: BaseException | None = None) -> None:
+    """Give the request's connection back to the pool (at teardown, or before slow work that
+    needs no database, such as password hashing; the next `db()` takes another)."""
     conn = g.pop("_db_conn", None)
     if conn is not None:
         await app_state().pool.release(conn)
