@@ -31,6 +31,8 @@ _DEFAULT_CODES = {
 
 # A broken domain rule answers 422 unless its code is listed here.
 _RULE_STATUS: dict[str, int] = {
+    "too_late_to_cancel": 409,
+    "too_late_to_reschedule": 409,
     "too_late_to_book": 409,
 }
 

@@ -23,7 +23,7 @@ APPOINTMENT_COLUMNS = """
     a.notes, a.customer_timezone, a.price_cents, a.currency, a.manage_key_hash,
     a.hold_expires_at, a.stripe_checkout_session_id, a.stripe_payment_intent_id, a.booked_at,
     a.paid_at,
-    s.name AS service_name, s.location,
+    s.name AS service_name, s.location, s.cancel_cutoff_minutes,
     p.id AS provider_id, p.user_id AS provider_user_id, p.business_name, p.timezone,
     r.status AS refund_status
 """
@@ -67,6 +67,8 @@ class Appointment:
     paid_at: datetime | None
     # requested | succeeded | failed, once a paid booking ended (server.usecases.refunds).
     refund_status: str | None = None
+    # The service's cut-off: the customer may cancel until start minus this many minutes.
+    cancel_cutoff_minutes: int = 0
 
     @property
     def zone(self) -> ZoneInfo:

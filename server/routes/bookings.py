@@ -19,6 +19,7 @@ from server.infra.state import config, db, jobs, redis
 from server.models.appointments import select_customer_appointments
 from server.notifications.outbox import nudge_delivery
 from server.routes import shapes
+from server.routes.after_commit import run_after_commit
 from server.usecases import bookings as use_cases
 from server.usecases.appointments import parse_appointment_id
 
@@ -142,18 +143,21 @@ async def get_booking(appointment_id: str) -> Response:
 @responds(200, shapes.AppointmentEnvelope)
 @errors(404, 409)
 async def post_booking_cancel(appointment_id: str) -> Response:
-    """Cancel your booking: it stays on record as CANCELLED and its time is offered again."""
+    """Cancel your booking: it stays on record as CANCELLED and its time is offered again.
+
+    Only until the service's cancel cut-off before the start (and never once it has started):
+    later, 409 `too_late_to_cancel`.
+    """
     user = await optional_user()
-    appointment = await use_cases.cancel_booking(
+    result = await use_cases.cancel_booking(
         await db(),
-        redis(),
         parse_appointment_id(appointment_id),
         manage_key=request.args.get("key"),
         user_id=None if user is None else user.id,
         now=_now(),
-        jobs=jobs(),
     )
-    return json_response({"appointment": appointment.to_json()})
+    await run_after_commit(result.effects)
+    return json_response({"appointment": result.after.to_json()})
 
 
 @blueprint.get("/api/me/bookings")

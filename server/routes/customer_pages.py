@@ -17,6 +17,7 @@ from werkzeug.wrappers.response import Response as WerkzeugResponse
 
 from server.auth.session_user import optional_user
 from server.domain.appointments import PaymentStatus, Status
+from server.domain.cutoffs import customer_change_deadline
 from server.domain.dates import format_day
 from server.domain.money import format_amount
 from server.edge.errors import APIError
@@ -194,15 +195,25 @@ class BookingView:
     status_label: str
     payment_label: str
     cancellable: bool
+    # The last moment the customer may cancel, as the provider's clock shows it.
+    cancel_until: str
+    # Live (pending or confirmed) but past the cancel cut-off: only the provider can change it.
+    too_late_to_cancel: bool
 
     @classmethod
     def of(cls, appointment: Appointment, now: datetime) -> BookingView:
+        deadline = customer_change_deadline(
+            appointment.starts_at, appointment.cancel_cutoff_minutes
+        )
+        live = appointment.status in CANCELLABLE
         return cls(
             appointment=appointment,
             when=when_label(appointment.starts_at.astimezone(appointment.zone)),
             status_label=STATUS_LABELS[appointment.status],
             payment_label=PAYMENT_LABELS[appointment.payment_status],
-            cancellable=appointment.status in CANCELLABLE and appointment.starts_at > now,
+            cancellable=live and now < deadline,
+            cancel_until=when_label(deadline.astimezone(appointment.zone)),
+            too_late_to_cancel=live and now >= deadline and appointment.starts_at > now,
         )
 
 

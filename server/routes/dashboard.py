@@ -17,10 +17,11 @@ from server.domain.slots import local_today
 from server.edge.api_docs import errors, responds
 from server.edge.optional_body import optional_json_body
 from server.infra.jsonio import json_response
-from server.infra.state import db, jobs, redis
+from server.infra.state import db
 from server.models.providers import Provider
 from server.models.schedule import select_provider_appointments_by_status, select_provider_day
 from server.routes import shapes
+from server.routes.after_commit import run_after_commit
 from server.usecases.provider_moves import move_provider_appointment
 from server.usecases.providers import require_provider
 
@@ -111,17 +112,11 @@ async def get_appointments_by_status(query_args: AppointmentsQuery) -> Response:
 async def _move(appointment_id: UUID, move: Move) -> Response:
     provider = await require_provider()
     reason = _clean_reason((await optional_json_body(MoveBody)).reason)
-    appointment = await move_provider_appointment(
-        await db(),
-        redis(),
-        jobs(),
-        provider,
-        appointment_id,
-        move,
-        reason=reason,
-        now=_now(),
+    result = await move_provider_appointment(
+        await db(), provider, appointment_id, move, reason=reason, now=_now()
     )
-    return json_response({"appointment": appointment.to_json()})
+    await run_after_commit(result.effects)
+    return json_response({"appointment": result.after.to_json()})
 
 
 def _clean_reason(reason: str | None) -> str | None:

@@ -42,7 +42,7 @@ from server.notifications.triggers import queue_booking_received
 from server.payments.checkout import CheckoutUnavailable, start_checkout
 from server.usecases.appointments import (
     Actor,
-    after_move,
+    MoveResult,
     announce_move,
     appointment_not_found,
     move_appointment,
@@ -343,22 +343,21 @@ async def get_booking(
 
 async def cancel_booking(
     conn: asyncpg.Connection,
-    redis: Redis | None,
     appointment_id: UUID,
     *,
     manage_key: str | None,
     user_id: UUID | None,
     now: datetime,
-    jobs: Redis | None = None,
-) -> Appointment:
+) -> MoveResult:
     """The customer cancels: the booking stays on record as CANCELLED and its time is offered
-    again as a new free slot; a paid booking is refunded by the worker (nudged via `jobs`)."""
+    again as a new free slot; a paid booking is refunded by the worker once the caller runs
+    the result's `effects`. From the service's cut-off on: 409 `too_late_to_cancel`."""
 
     def authorize(appointment: Appointment) -> None:
         if not customer_may_manage(appointment, manage_key=manage_key, user_id=user_id):
             raise appointment_not_found()
 
-    result = await move_appointment(
+    return await move_appointment(
         conn,
         appointment_id,
         Move.CANCEL,
@@ -366,5 +365,3 @@ async def cancel_booking(
         authorize=authorize,
         now=now,
     )
-    await after_move(redis, jobs, result)
-    return result.after

@@ -47,15 +47,22 @@ async function cancel() {
   const { ok, data } = await sendJSON(cancelURL());
   button.removeAttribute("aria-busy");
   if (!ok) {
-    button.disabled = false;
+    const tooLate = Boolean(data && data.error && data.error.code === "too_late_to_cancel");
+    button.disabled = tooLate;
     error.textContent = (data && data.error && data.error.message) || "We couldn't cancel the booking. Please try again.";
     error.hidden = false;
+    if (tooLate) {
+      // The cut-off passed while the page was open: nothing left to offer here.
+      card.querySelector("[data-cancel-area]").remove();
+      card.querySelector("[data-cancel-until]")?.remove();
+    }
     return;
   }
   const status = card.querySelector("[data-status]");
   status.textContent = "Cancelled";
   status.className = "status-badge status-cancelled";
   card.querySelector("[data-cancel-area]").remove();
+  card.querySelector("[data-cancel-until]")?.remove();
   message.textContent = "Your booking is cancelled. The time is now free for others.";
   message.focus();
 }
