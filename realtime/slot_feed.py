@@ -47,12 +47,13 @@ class _Flight:
 class SlotFeed:
     """The slots topic's handler for the broker, and the snapshots sockets send."""
 
-    def __init__(self, pool: Any) -> None:
+    def __init__(self, pool: Any, *, acquire_timeout: float = 5.0) -> None:
         self._pool = pool
+        self._acquire_timeout = acquire_timeout
         self._removed: OrderedDict[str, None] = OrderedDict()
         self._flights: dict[tuple[str, date, date], _Flight] = {}
         # Timers that tell watchers when a free slot crosses its service's minimum notice.
-        self.edges = NoticeEdges(pool)
+        self.edges = NoticeEdges(pool, acquire_timeout=acquire_timeout)
 
     async def handle(self, topic: Topic, data: bytes) -> Delivery | None:
         message = SlotsMessage.decode(data)
@@ -61,7 +62,7 @@ class SlotFeed:
             return Resync(time.monotonic())
         removed = [slot for slot in message.slots if slot.get("removed")]
         starts = [datetime.fromisoformat(slot["start_time"]) for slot in message.slots]
-        async with self._pool.acquire() as conn:
+        async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
             live = await slots.select_live_slots_at(
                 conn, UUID(message.service_id), starts, now=datetime.now(UTC)
             )
@@ -112,7 +113,7 @@ class SlotFeed:
 
     async def _read_snapshot(self, service_id: UUID, zone: str, first: date, last: date) -> str:
         # PostgreSQL writes the slots' JSON, as for GET …/slots: a month of slots is ~500 rows.
-        async with self._pool.acquire() as conn:
+        async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
             found = await slots.select_slots_json(
                 conn, service_id, first, last, zone, now=datetime.now(UTC)
             )

@@ -20,6 +20,7 @@ from realtime.session_watch import relay_until_revoked, until_session_revoked
 from realtime.slot_feed import SlotFeed
 from server.auth.session_user import optional_user, session_user
 from server.domain.slots import local_today
+from server.edge.client_limits import refuse_socket_floods
 from server.edge.errors import APIError
 from server.infra.state import app_state, config, db, release_db
 from server.models.providers import select_provider_by_user
@@ -29,6 +30,8 @@ from server.usecases.services import slot_date_range
 log = logging.getLogger(__name__)
 
 blueprint = Blueprint("realtime", __name__)
+# Every socket route here: an address opening too many connections is refused before the handshake.
+blueprint.before_websocket(refuse_socket_floods)
 
 EXTENSION_KEY = "appointly.realtime"
 

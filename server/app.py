@@ -15,6 +15,7 @@ from realtime.sockets import start_realtime, stop_realtime
 from server.auth.session_user import SessionUser
 from server.edge.cors import install_cors
 from server.edge.errors import APIError, register_error_handlers
+from server.edge.forwarded import TrustedProxyHeaders
 from server.edge.hostile_input import install_input_checks
 from server.edge.openapi import AppointlyOpenAPIProvider
 from server.edge.security import install_security
@@ -108,6 +109,9 @@ def create_app(config: Config | None = None) -> Quart:
     register_error_handlers(app)
     for module in BLUEPRINTS:
         app.register_blueprint(module.blueprint)
+    # Rate limits and access logs see the client's address, not the load balancer's.
+    trusted_proxies = config.forwarded_allow_ips
+    app.asgi_app = TrustedProxyHeaders(app.asgi_app, trusted_proxies)  # type: ignore[method-assign]
     app.teardown_request(release_db)
     app.teardown_websocket(release_db)
     app.before_serving(_open_connections)

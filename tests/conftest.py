@@ -27,7 +27,7 @@ from quart import Quart
 from redis.asyncio import Redis
 
 from server.app import create_app
-from server.infra.config import Config
+from server.infra.config import Config, RateLimit
 from server.infra.embedded import embedded_database_url, embedded_redis_url
 from server.infra.migrations import migrate
 from tests.support.oidc_provider import LocalOIDCProvider
@@ -216,6 +216,9 @@ class LiveApp:
         return httpx.AsyncClient(base_url=self.url, timeout=15, **kwargs)
 
 
+UNREACHED_LIMIT = RateLimit(1_000_000, 60)
+
+
 def _test_config(
     *,
     port: int,
@@ -240,6 +243,11 @@ def _test_config(
         stripe_secret_key=SECRET_KEY,
         stripe_webhook_secret=WEBHOOK_SECRET,
         stripe_api_base=stripe.url,
+        # Every test client comes from 127.0.0.1: limits the suite never reaches (tests that are
+        # about a limit set their own; test_client_limits.py checks the real defaults).
+        booking_rate_limit=UNREACHED_LIMIT,
+        signup_rate_limit=UNREACHED_LIMIT,
+        websocket_rate_limit=UNREACHED_LIMIT,
     )
 
 

@@ -51,15 +51,14 @@ class RequestQuota:
     redis: Redis
     keys: tuple[tuple[str, int], ...]
     window_seconds: int
+    message: str = "Too many requests for this. Try again later."
 
     async def spend(self) -> None:
         """Count one request against every key; 429 `rate_limited` if any is over its limit."""
         counts = await _count(self.redis, [key for key, _ in self.keys], self.window_seconds)
         for (key, limit), count in zip(self.keys, counts, strict=True):
             if count > limit:
-                raise await _rate_limited(
-                    self.redis, key, "Too many requests for this. Try again later."
-                )
+                raise await _rate_limited(self.redis, key, self.message)
 
 
 async def _count(redis: Redis, keys: list[str], window_seconds: int) -> list[int]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -17,6 +19,17 @@ DEFAULT_DISCOVERY_URL = "https://accounts.google.com/.well-known/openid-configur
 
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `count` requests from one client address in a window of `seconds`."""
+
+    count: int
+    seconds: int
+
+
+TrustedNetwork = IPv4Network | IPv6Network
 
 
 @dataclass(frozen=True)
@@ -47,6 +60,12 @@ class Config:
     twilio_auth_token: str | None = field(default=None, repr=False)
     twilio_from: str | None = None
     twilio_api_base: str = "https://api.twilio.com"
+    # Per client address; None turns a limit off (server/edge/client_limits.py).
+    booking_rate_limit: RateLimit | None = RateLimit(20, 60)
+    signup_rate_limit: RateLimit | None = RateLimit(10, 3600)
+    websocket_rate_limit: RateLimit | None = RateLimit(60, 60)
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (server/edge/forwarded.py).
+    forwarded_allow_ips: tuple[TrustedNetwork, ...] = ()
     slot_horizon_days: int = 30
     reminder_offsets: tuple[int, ...] = (1440, 60)
     hold_minutes: int = 15
@@ -109,6 +128,10 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
         twilio_from=env.get("TWILIO_FROM") or None,
         twilio_api_base=_url(env, "TWILIO_API_BASE", "https://api.twilio.com").rstrip("/"),
+        booking_rate_limit=_rate_limit(env, "BOOKING_RATE_LIMIT", RateLimit(20, 60)),
+        signup_rate_limit=_rate_limit(env, "SIGNUP_RATE_LIMIT", RateLimit(10, 3600)),
+        websocket_rate_limit=_rate_limit(env, "WEBSOCKET_RATE_LIMIT", RateLimit(60, 60)),
+        forwarded_allow_ips=_networks(env, "FORWARDED_ALLOW_IPS"),
         slot_horizon_days=_int(env, "SLOT_HORIZON_DAYS", 30, 1, 366),
         reminder_offsets=_minutes_list(env, "REMINDER_OFFSETS", (1440, 60)),
         hold_minutes=_int(env, "HOLD_MINUTES", 15, 1, 24 * 60),
@@ -187,3 +210,35 @@ def _minutes_list(env: Mapping[str, str], name: str, default: tuple[int, ...]) -
             f"{name} must list minutes between 1 and {MAX_REMINDER_MINUTES}, not {raw!r}"
         )
     return tuple(sorted(set(values), reverse=True))
+
+def _rate_limit(env: Mapping[str, str], name: str, default: RateLimit) -> RateLimit | None:
+    """`N/SECONDS` (N requests per SECONDS), or `0` for no limit."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if raw == "0":
+        return None
+    matched = re.fullmatch(r"([0-9]{1,9})\s*/\s*([0-9]{1,9})", raw)
+    if matched is None:
+        raise ConfigError(f"{name} must be N/SECONDS (e.g. 20/60) or 0, not {raw!r}")
+    limit = RateLimit(int(matched[1]), int(matched[2]))
+    if not (1 <= limit.count <= 1_000_000 and 1 <= limit.seconds <= 86_400):
+        raise ConfigError(
+            f"{name} must allow 1 to 1000000 requests per 1 to 86400 seconds, not {raw!r}"
+        )
+    return limit
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[TrustedNetwork, ...]:
+    """Comma-separated addresses or CIDR networks."""
+    networks = []
+    for part in (env.get(name) or "").split(","):
+        if not part.strip():
+            continue
+        try:
+            networks.append(ip_network(part.strip(), strict=False))
+        except ValueError:
+            raise ConfigError(
+                f"{name} must list IP addresses or networks (10.0.0.0/8), not {part.strip()!r}"
+            ) from None
+    return tuple(networks)

@@ -108,7 +108,7 @@ async def post_password_reset_confirm(data: PasswordResetConfirm) -> Response:
     Every other session of the account is signed out, and the link stops working. Errors:
     400 `invalid_token` (unknown, used or expired), 422 `weak_password`.
     """
-    user = await recovery.reset_password(await db(), token=data.token, password=data.password)
+    user = await recovery.reset_password(token=data.token, password=data.password)
     await publish_sessions_revoked(redis(), user.id)
     await start_session(user)
     return json_response({"user": user.to_json()})
@@ -131,7 +131,6 @@ async def post_my_password(data: PasswordChange) -> Response:
     await throttle.check()
     try:
         await recovery.change_password(
-            await db(),
             user,
             current_password=data.current_password,
             new_password=data.new_password,

@@ -11,6 +11,7 @@ from server.auth.accounts import authenticate, sign_up
 from server.auth.rate_limit import LoginThrottle
 from server.auth.session_user import end_session, require_user, start_session
 from server.edge.api_docs import errors, responds
+from server.edge.client_limits import SIGNUPS, limited_per_client
 from server.edge.errors import APIError
 from server.infra.jsonio import json_response
 from server.infra.state import db, redis
@@ -35,6 +36,7 @@ class LoginRequest(BaseModel):
 
 
 @blueprint.post("/api/auth/signup")
+@limited_per_client(SIGNUPS)
 @validate_request(SignupRequest)
 @responds(201, shapes.UserEnvelope)
 @errors(409, 422)
