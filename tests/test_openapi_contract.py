@@ -3,8 +3,11 @@
 For every documented operation schemathesis generates requests from the document, both valid
 ones and ones that break it, and checks each answer: no 5xx, only documented status codes and
 content types, bodies matching the documented schema, and a request that breaks the schema is
-never accepted with a 2xx. It runs three times: as a stranger, as a signed-in customer and as a
-signed-in provider (a session cookie and no Origin header, like any non-browser client).
+never accepted with a 2xx. And the other way round: valid data is not "mostly rejected" (the
+warning schemathesis's CLI gives when an operation's documented constraints are looser than
+its validation, so a generated client would send what the server refuses). It runs three
+times: as a stranger, as a signed-in customer and as a signed-in provider (a session cookie
+and no Origin header, like any non-browser client).
 
 The app under test is served by Hypercorn inside the test event loop, and schemathesis is
 synchronous (requests + Hypothesis), so the probing runs in a worker thread.
@@ -17,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import orjson
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -55,8 +59,21 @@ ENDS_THE_SESSION = frozenset({"post_logout"})
 # (tests/test_stripe_webhooks.py drives the real thing). Google's routes redirect the browser to
 # Google (a local stand-in here) and back; tests/test_google_signin.py covers them end to end.
 NOT_MEANINGFUL_TO_PROBE = frozenset({"post_stripe_webhook", "get_google_sign_in"})
+# schemathesis's rule for "mostly rejected generated data": no valid case served, and at least
+# this share of the answers that judge the data (not 401/403/404/409/429) refusing it.
+MOSTLY_REJECTED_SHARE = 0.1
+NOT_ABOUT_THE_DATA = frozenset({401, 403, 404, 409, 429})
+# A random token is never one the server e-mailed: no document can make it valid.
+REFUSED_WHATEVER_THE_DATA = frozenset({"invalid_token"})
+# Weekly hours and time off have rules a JSON Schema cannot state (a range ends after it starts,
+# ranges do not overlap): random valid-looking hours are mostly refused. Known; not a mismatch.
+HOURS_RULES = frozenset(
+    {"POST /api/services", "PATCH /api/services/{service_id}", "POST /api/providers/me/time-off"}
+)
 
 Identity = dict[str, str]
+# Per operation, the (status, error code) of each answer to a case generated as valid.
+PositiveAnswers = dict[str, list[tuple[int, str | None]]]
 Operation = APIOperation[Any, Any, Any, Any]
 Case = GenericCase[Any]
 
@@ -117,12 +134,30 @@ def _probe_all(
     operations: list[Operation], base_url: str, cookies: Identity, fixed: dict[str, str]
 ) -> list[str]:
     failures: list[str] = []
+    positive: PositiveAnswers = {}
     with requests.Session() as session:
         for operation in operations:
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-                call = _caller(session, base_url, cookies, failures)
+                call = _caller(session, base_url, cookies, failures, positive)
                 _run(operation, mode, _fixed_for(operation, fixed), call)
+    failures.extend(_mostly_rejected(positive))
     return sorted(set(failures))
+
+
+def _mostly_rejected(positive: PositiveAnswers) -> list[str]:
+    """Operations whose valid-by-the-document data the server mostly refused as invalid."""
+    found = []
+    for label, answers in positive.items():
+        if label in HOURS_RULES or any(200 <= status < 300 for status, _ in answers):
+            continue
+        judged = [
+            (s, code) for s, code in answers if 400 <= s < 500 and s not in NOT_ABOUT_THE_DATA
+        ]
+        refused = [(s, code) for s, code in judged if code not in REFUSED_WHATEVER_THE_DATA]
+        counted = len(judged) + sum(status == 404 for status, _ in answers)
+        if refused and len(refused) >= MOSTLY_REJECTED_SHARE * counted:
+            found.append(f"{label}: mostly rejected generated data: {sorted(set(refused))}")
+    return found
 
 
 def _operation_id(operation: Operation) -> str:
@@ -135,13 +170,21 @@ def _fixed_for(operation: Operation, fixed: dict[str, str]) -> dict[str, str]:
 
 
 def _caller(
-    session: requests.Session, base_url: str, cookies: Identity, failures: list[str]
+    session: requests.Session,
+    base_url: str,
+    cookies: Identity,
+    failures: list[str],
+    positive: PositiveAnswers,
 ) -> Callable[[Case], None]:
     def call(case: Case) -> None:
         try:
-            case.call_and_validate(
+            response = case.call_and_validate(
                 base_url=base_url, session=session, cookies=cookies, checks=CHECKS
             )
+            if case.meta and case.meta.generation.mode is GenerationMode.POSITIVE:
+                positive.setdefault(case.operation.label, []).append(
+                    (response.status_code, _error_code(response.content))
+                )
         except (AssertionError, FailureGroup) as error:
             # Collected rather than raised, so one run reports every finding at once.
             mode = case.meta.generation.mode.value if case.meta else "?"
@@ -151,6 +194,14 @@ def _caller(
             session.cookies.clear()
 
     return call
+
+
+def _error_code(body: bytes) -> str | None:
+    try:
+        code: Any = orjson.loads(body)["error"]["code"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return None
+    return str(code)
 
 
 def _run(

@@ -14,9 +14,12 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 
-from quart_schema import OpenAPIProvider
+from quart_schema import OpenAPIProvider, validate_request
 from quart_schema.openapi import QUART_SCHEMA_OPERATION_ID_ATTRIBUTE
-from quart_schema.validation import QUART_SCHEMA_REQUEST_ATTRIBUTE
+from quart_schema.validation import (
+    QUART_SCHEMA_QUERYSTRING_ATTRIBUTE,
+    QUART_SCHEMA_REQUEST_ATTRIBUTE,
+)
 from werkzeug.routing import Rule
 from werkzeug.routing.converters import BaseConverter, UUIDConverter
 
@@ -93,6 +96,8 @@ class AppointlyOpenAPIProvider(OpenAPIProvider):
                 for code, answer in responses.items():
                     answer["description"] = answer.get("description") or _phrase(code)
                 operation["responses"] = dict(sorted(responses.items()))
+                if "requestBody" in operation and _validates_body(handler):
+                    operation["requestBody"]["required"] = True
         return paths, components
 
     def _success_response(self, doc: ResponseDoc) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -109,6 +114,8 @@ def _error_statuses(rule: Rule, method: str, handler: Callable[..., Any]) -> set
     statuses = set(documented_errors(handler))
     if getattr(handler, QUART_SCHEMA_REQUEST_ATTRIBUTE, None) is not None:
         statuses |= {400, 413, 422}  # not JSON / too large (MAX_CONTENT_LENGTH) / wrong shape
+    if getattr(handler, QUART_SCHEMA_QUERYSTRING_ATTRIBUTE, None) is not None:
+        statuses.add(422)  # a NUL in a parameter (server/edge/hostile_input.py), or its rules
     if rule.arguments:
         statuses.add(404)  # a malformed id fails routing before the handler runs
     if method not in SAFE_METHODS:
@@ -116,6 +123,20 @@ def _error_statuses(rule: Rule, method: str, handler: Callable[..., Any]) -> set
         if not is_public_state_changing(rule.rule):
             statuses.add(401)
     return statuses
+
+
+def _validates_body(handler: Callable[..., Any]) -> bool:
+    """Whether quart-schema's `validate_request` guards the route, so a body is required (400
+    without one); a body only documented (`document_request`, read by optional_json_body) may
+    be left out."""
+    layer: Any = handler
+    while layer is not None:
+        # functools.wraps copies the handler's names onto each wrapper; its code keeps its own.
+        code_name = getattr(getattr(layer, "__code__", None), "co_qualname", "")
+        if code_name.startswith(f"{validate_request.__name__}."):
+            return True
+        layer = getattr(layer, "__wrapped__", None)
+    return False
 
 
 def _absent_not_null(parameters: list[dict[str, Any]]) -> list[dict[str, Any]]:

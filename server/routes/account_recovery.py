@@ -21,7 +21,9 @@ from server.edge.errors import APIError
 from server.infra.jsonio import json_response
 from server.infra.state import config, db, jobs, redis
 from server.notifications.outbox import nudge_delivery
+from server.routes import documented_rules as rules
 from server.routes import shapes
+from server.routes.documented_rules import MAX_EMAIL_LENGTH
 
 blueprint = Blueprint("account_recovery", __name__)
 
@@ -32,27 +34,27 @@ MAX_TOKEN_LENGTH = 200
 class PasswordResetRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(max_length=320)
+    email: str = Field(max_length=MAX_EMAIL_LENGTH, json_schema_extra=rules.EMAIL)
 
 
 class PasswordResetConfirm(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    token: str = Field(min_length=1, max_length=MAX_TOKEN_LENGTH)
-    password: str = Field(max_length=4096)
+    token: str = Field(min_length=1, max_length=MAX_TOKEN_LENGTH, json_schema_extra=rules.TEXT)
+    password: str = Field(max_length=4096, json_schema_extra=rules.PASSWORD)
 
 
 class PasswordChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    current_password: str = Field(max_length=4096)
-    new_password: str = Field(max_length=4096)
+    current_password: str = Field(max_length=4096, json_schema_extra=rules.TEXT)
+    new_password: str = Field(max_length=4096, json_schema_extra=rules.PASSWORD)
 
 
 class VerifyEmailRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    token: str = Field(min_length=1, max_length=MAX_TOKEN_LENGTH)
+    token: str = Field(min_length=1, max_length=MAX_TOKEN_LENGTH, json_schema_extra=rules.TEXT)
 
 
 # --- Response shapes, for the OpenAPI document ------------------------------------------------

@@ -15,7 +15,9 @@ from server.edge.client_limits import SIGNUPS, limited_per_client
 from server.edge.errors import APIError
 from server.infra.jsonio import json_response
 from server.infra.state import db, redis
+from server.routes import documented_rules as rules
 from server.routes import shapes
+from server.routes.documented_rules import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH
 
 blueprint = Blueprint("auth", __name__)
 
@@ -23,9 +25,9 @@ blueprint = Blueprint("auth", __name__)
 class SignupRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(max_length=320)
-    password: str = Field(max_length=4096)
-    name: str = Field(max_length=400)
+    email: str = Field(max_length=MAX_EMAIL_LENGTH, json_schema_extra=rules.EMAIL)
+    password: str = Field(max_length=4096, json_schema_extra=rules.PASSWORD)
+    name: str = Field(max_length=MAX_NAME_LENGTH, json_schema_extra=rules.NAME)
 
 
 class LoginRequest(BaseModel):

@@ -14,7 +14,9 @@ from server.infra.jsonio import json_response
 from server.infra.state import db
 from server.models import providers
 from server.payments.connect import onboarding_link
+from server.routes import documented_rules as rules
 from server.routes import shapes
+from server.routes.documented_rules import MAX_NAME_LENGTH
 from server.usecases.providers import become_provider, require_provider
 
 blueprint = Blueprint("providers", __name__)
@@ -23,9 +25,9 @@ blueprint = Blueprint("providers", __name__)
 class ProviderRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    business_name: str = Field(max_length=400)
-    timezone: str = Field(max_length=100)
-    phone: str | None = Field(default=None, max_length=100)
+    business_name: str = Field(max_length=MAX_NAME_LENGTH, json_schema_extra=rules.NAME)
+    timezone: str = Field(max_length=100, json_schema_extra=rules.timezone())
+    phone: str | None = Field(default=None, max_length=100, json_schema_extra=rules.PHONE)
 
 
 class StripeConnectRequest(BaseModel):
