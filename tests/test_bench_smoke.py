@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from bench import booking, fanout, slots_listing
+from bench import booking, fanout, slots_listing, soak
 from bench.common import ServerProcess, serving_app
 
 pytestmark = pytest.mark.slow
@@ -68,3 +68,17 @@ async def test_fanout_benchmark_reaches_every_watcher_of_app_and_raw_server(
     app, raw = await fanout.measure(database_url, bench_server, redis_url, plan)
     assert [len(stage.latencies) for stage in app.stages] == [2]
     assert [len(stage.latencies) for stage in raw.stages] == [2]
+
+
+async def test_soak_runs_mixed_traffic_on_two_servers_and_a_worker_and_audits_it(
+    database_url: str, redis_url: str
+) -> None:
+    result = await soak.run(
+        0.1, customers=2, watchers=2, database_url=database_url, redis_url=redis_url
+    )
+    assert result.requests > 0
+    assert result.stats.errors == {}
+    assert set(result.memory) == {"serve-1", "serve-2", "worker"}
+    audit = result.audit
+    assert audit["overlapping bookings (SQL)"] == audit["slots won by two clients"] == 0
+    assert audit["lost e-mails"] == audit["duplicated e-mails"] == audit["unknown e-mails"] == 0

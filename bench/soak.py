@@ -1,0 +1,517 @@
+"""Soak: mixed traffic for MINUTES against two `appointly serve` processes and one worker.
+
+Run with `.venv/bin/python -m bench.soak [--minutes 15] [--customers 8] [--watchers 20]`.
+Not part of CI (tests/test_bench_smoke.py runs it for a few seconds).
+
+Everything is real and on 127.0.0.1: a scratch database, the benchmarks' Redis database index,
+two `python -m server serve` processes and one `python -m server worker` (all with
+the same SECRET_KEY, so a session made on one is good on the other), and an aiosmtpd server the
+worker delivers e-mail to. Customers browse, search, list slots, book and cancel, each request
+going to either server; providers confirm, reject and cancel; watchers keep WebSockets on the
+slots of the services, reconnecting when a server closes them.
+
+It prints the error rate (5xx, transport errors and answers no correct client gets), p50/p99
+per route, each process's resident memory sampled over the run (start, middle, end), and an
+audit once the traffic stops: no slot booked twice (SQL, and wins told to two clients), and
+every e-mail the outbox marked sent received exactly once (by Message-ID).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import random
+import secrets
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.parser import BytesParser
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from aiosmtpd.controller import Controller
+from websockets.asyncio.client import connect
+
+from bench.common import (
+    ServerProcess,
+    bench_redis_url,
+    flush_redis_db,
+    free_port,
+    machine_note,
+    ms,
+    percentile,
+    scratch_database,
+    start_process,
+    stop_process,
+    wait_until_healthy,
+)
+
+SAMPLE_SECONDS = 5.0
+DRAIN_SECONDS = 120.0
+SERVICES_PER_PROVIDER = 2
+PROVIDERS = 2
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SEARCHES = ("massage", "check", "physio", "massge", "")
+# Answers a correct client can get under contention, per route; anything else is an error.
+EXPECTED = {
+    "POST /api/bookings": {201, 409},
+    "POST /api/bookings/{id}/cancel": {200, 409},
+    "POST /api/appointments/{id}/{move}": {200, 409},
+}
+
+
+@dataclass
+class Stats:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: Counter[str] = field(default_factory=Counter)
+    wins: Counter[str] = field(default_factory=Counter)  # slot id -> 201 answers
+    frames: int = 0
+    reconnects: int = 0
+
+    def record(self, route: str, seconds: float, status: int | None) -> None:
+        self.latencies[route].append(seconds)
+        expected = EXPECTED.get(route, {200})
+        if status is None or status not in expected:
+            self.errors[f"{route} -> {status}"] += 1
+
+
+class Inbox:
+    """The local SMTP server's handler: every Message-ID received, with its count."""
+
+    def __init__(self) -> None:
+        self.message_ids: Counter[str] = Counter()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = BytesParser().parsebytes(envelope.content, headersonly=True)
+        self.message_ids[str(message["Message-ID"])] += 1
+        return "250 OK"
+
+
+@dataclass
+class World:
+    servers: list[str]
+    service_ids: list[str]
+    providers: list[httpx.AsyncClient]
+    stats: Stats
+    deadline: float
+    bookings: list[tuple[str, str]] = field(default_factory=list)  # (id, manage key)
+
+    def url(self, path: str) -> str:
+        return random.choice(self.servers) + path
+
+
+async def timed(
+    world: World, http: httpx.AsyncClient, route: str, method: str, path: str, **kwargs: Any
+) -> httpx.Response | None:
+    started = time.perf_counter()
+    try:
+        response = await http.request(method, world.url(path), **kwargs)
+    except httpx.HTTPError:
+        world.stats.record(route, time.perf_counter() - started, None)
+        return None
+    world.stats.record(route, time.perf_counter() - started, response.status_code)
+    return response
+
+
+# --- Traffic ------------------------------------------------------------------------------------
+
+
+async def customer(world: World, number: int) -> None:
+    async with httpx.AsyncClient(timeout=30) as http:
+        while time.monotonic() < world.deadline:
+            service_id = random.choice(world.service_ids)
+            roll = random.random()
+            if roll < 0.25:
+                await timed(
+                    world,
+                    http,
+                    "GET /api/services",
+                    "GET",
+                    "/api/services",
+                    params={"q": random.choice(SEARCHES)},
+                )
+            elif roll < 0.35:
+                await timed(
+                    world, http, "GET /api/services/{id}", "GET", f"/api/services/{service_id}"
+                )
+            elif roll < 0.85:
+                await book(world, http, service_id, number)
+            elif world.bookings:
+                appointment_id, key = world.bookings.pop(random.randrange(len(world.bookings)))
+                await timed(
+                    world,
+                    http,
+                    "POST /api/bookings/{id}/cancel",
+                    "POST",
+                    f"/api/bookings/{appointment_id}/cancel",
+                    params={"key": key},
+                )
+
+
+async def book(world: World, http: httpx.AsyncClient, service_id: str, number: int) -> None:
+    day = (datetime.now(UTC) + timedelta(days=random.randint(1, 6))).date().isoformat()
+    listing = await timed(
+        world,
+        http,
+        "GET /api/services/{id}/slots",
+        "GET",
+        f"/api/services/{service_id}/slots",
+        params={"from": day, "to": day},
+    )
+    if listing is None or listing.status_code != 200:
+        return
+    free = [slot for slot in listing.json()["slots"] if slot.get("available", True)]
+    if not free:
+        return
+    slot = random.choice(free)
+    response = await timed(
+        world,
+        http,
+        "POST /api/bookings",
+        "POST",
+        "/api/bookings",
+        json={
+            "slot_id": slot["id"],
+            "customer_name": f"Soak {number}",
+            "customer_email": f"soak{number}-{secrets.token_hex(3)}@example.com",
+        },
+    )
+    if response is not None and response.status_code == 201:
+        world.stats.wins[slot["id"]] += 1
+        body = response.json()
+        key = httpx.URL(body["manage_url"]).params["key"]
+        world.bookings.append((body["appointment"]["id"], key))
+
+
+async def provider(world: World, http: httpx.AsyncClient) -> None:
+    while time.monotonic() < world.deadline:
+        pending = await timed(
+            world,
+            http,
+            "GET /api/dashboard/appointments",
+            "GET",
+            "/api/dashboard/appointments",
+            params={"status": "PENDING"},
+        )
+        appointments = (
+            []
+            if pending is None or pending.status_code != 200
+            else (pending.json()["appointments"])
+        )
+        if not appointments:
+            await asyncio.sleep(0.5)
+            continue
+        appointment = random.choice(appointments)
+        move = random.choices(("confirm", "reject", "cancel"), weights=(6, 2, 2))[0]
+        await timed(
+            world,
+            http,
+            "POST /api/appointments/{id}/{move}",
+            "POST",
+            f"/api/appointments/{appointment['id']}/{move}",
+            json={},
+        )
+
+
+async def watcher(world: World, number: int) -> None:
+    service_id = world.service_ids[number % len(world.service_ids)]
+    server = world.servers[number % len(world.servers)]
+    url = "ws" + server.removeprefix("http") + f"/ws/services/{service_id}/slots"
+    while time.monotonic() < world.deadline:
+        try:
+            async with connect(url, open_timeout=10) as socket:
+                while time.monotonic() < world.deadline:
+                    remaining = world.deadline - time.monotonic()
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(min(remaining, 5)):
+                            await socket.recv()
+                            world.stats.frames += 1
+        except Exception as error:  # a closed or refused socket: counted, then reconnect
+            world.stats.errors[f"WS {type(error).__name__}"] += 1
+            world.stats.reconnects += 1
+            await asyncio.sleep(0.5)
+
+
+# --- Memory -------------------------------------------------------------------------------------
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of a process and its children (`appointly worker` runs arq in a child)."""
+    total = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            status = Path(f"/proc/{current}/status").read_text()
+            lines = status.splitlines()
+            kilobytes = next(line.split()[1] for line in lines if line.startswith("VmRSS:"))
+            total += int(kilobytes) * 1024
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+            pending.extend(int(child) for child in children)
+    return total
+
+
+async def sample_memory(
+    processes: dict[str, ServerProcess], deadline: float, samples: dict[str, list[int]]
+) -> None:
+    while True:
+        for name, process in processes.items():
+            samples[name].append(tree_rss(process.process.pid))
+        if time.monotonic() >= deadline:
+            return
+        await asyncio.sleep(min(SAMPLE_SECONDS, max(0.0, deadline - time.monotonic())))
+
+
+# --- Setting up ---------------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def deployment(
+    database_url: str, redis_url: str, smtp_port: int
+) -> AsyncIterator[dict[str, ServerProcess]]:
+    ports = [free_port(), free_port()]
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "APP_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "BASE_URL": f"http://127.0.0.1:{ports[0]}",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp_port),
+        "SMTP_STARTTLS": "false",
+        "MAIL_FROM": "soak@appointly.test",
+        # Every client is 127.0.0.1: the per-address limits would measure themselves.
+        "BOOKING_RATE_LIMIT": "0",
+        "SIGNUP_RATE_LIMIT": "0",
+        "WEBSOCKET_RATE_LIMIT": "0",
+    }
+    for name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "GOOGLE_CLIENT_ID"):
+        env.pop(name, None)
+    python = [sys.executable, "-m", "server"]
+    processes: dict[str, ServerProcess] = {}
+    try:
+        for index, port in enumerate(ports):
+            args = [*python, "serve", "--bind", f"127.0.0.1:{port}"]
+            processes[f"serve-{index + 1}"] = await start_process(args, env, "soak-serve", port)
+        processes["worker"] = await start_process([*python, "worker"], env, "soak-worker", 0)
+        for name in ("serve-1", "serve-2"):
+            await wait_until_healthy(processes[name])
+        yield processes
+    finally:
+        for process in processes.values():
+            await stop_process(process)
+
+
+async def seed(servers: list[str]) -> tuple[list[str], list[httpx.AsyncClient]]:
+    """Providers (signed in, one client each) with services open every day, via the API."""
+    service_ids, clients = [], []
+    for number in range(PROVIDERS):
+        http = httpx.AsyncClient(base_url=servers[number % len(servers)], timeout=30)
+        email = f"provider{number}-{secrets.token_hex(3)}@example.com"
+        signup = await http.post(
+            "/api/auth/signup", json={"email": email, "password": "correct horse", "name": "P"}
+        )
+        signup.raise_for_status()
+        (
+            await http.post(
+                "/api/providers", json={"business_name": f"Soak Clinic {number}", "timezone": "UTC"}
+            )
+        ).raise_for_status()
+        for kind in range(SERVICES_PER_PROVIDER):
+            response = await http.post(
+                "/api/services",
+                json={
+                    "name": ("Massage", "Physio check")[kind],
+                    "description": "Soak test service.",
+                    "price_cents": 0,
+                    "currency": "GBP",
+                    "duration_minutes": 30,
+                    "max_appointments_per_day": 24,
+                    "hours": {day: [["08:00", "20:00"]] for day in WEEKDAYS},
+                },
+            )
+            response.raise_for_status()
+            service_ids.append(response.json()["service"]["id"])
+        clients.append(http)
+    return service_ids, clients
+
+
+# --- Audit --------------------------------------------------------------------------------------
+
+
+async def drain_outbox(conn: asyncpg.Connection) -> int:
+    """Wait (bounded) until the worker has sent everything due; what is still pending."""
+    pending = 0
+    give_up = time.monotonic() + DRAIN_SECONDS
+    while time.monotonic() < give_up:
+        pending = await conn.fetchval(
+            """
+            SELECT count(*)
+              FROM outbox
+             WHERE channel = 'email' AND status = 'pending' AND NOT held
+               AND next_attempt_at <= now()
+            """
+        )
+        if pending == 0:
+            return 0
+        await asyncio.sleep(1)
+    return int(pending)
+
+
+async def audit(database_url: str, inbox: Inbox, stats: Stats) -> dict[str, int]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        undelivered = await drain_outbox(conn)
+        overlapping = await conn.fetchval(
+            """
+            SELECT count(*)
+              FROM appointments AS a
+              JOIN appointments AS b
+                ON b.service_id = a.service_id
+               AND b.id > a.id
+               AND tstzrange(b.starts_at, b.ends_at) && tstzrange(a.starts_at, a.ends_at)
+             WHERE a.booked AND a.occupies_slot AND b.booked AND b.occupies_slot
+            """
+        )
+        sent = await conn.fetch("SELECT id FROM outbox WHERE channel = 'email' AND status = 'sent'")
+        failed = await conn.fetchval(
+            "SELECT count(*) FROM outbox WHERE channel = 'email' AND status = 'failed'"
+        )
+    finally:
+        await conn.close()
+    expected = {f"<{row['id']}@appointly.outbox>" for row in sent}
+    return {
+        "overlapping bookings (SQL)": int(overlapping),
+        "slots won by two clients": sum(1 for wins in stats.wins.values() if wins > 1),
+        "e-mails sent (outbox)": len(expected),
+        "e-mails received": sum(inbox.message_ids.values()),
+        "lost e-mails": len(expected - set(inbox.message_ids)),
+        "duplicated e-mails": sum(1 for count in inbox.message_ids.values() if count > 1),
+        "unknown e-mails": len(set(inbox.message_ids) - expected),
+        "still pending after drain": undelivered,
+        "failed e-mails": int(failed),
+    }
+
+
+# --- The run ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    stats: Stats
+    memory: dict[str, list[int]]
+    audit: dict[str, int]
+    seconds: float
+
+    @property
+    def requests(self) -> int:
+        return sum(len(values) for values in self.stats.latencies.values())
+
+    @property
+    def error_rate(self) -> float:
+        return sum(self.stats.errors.values()) / max(1, self.requests)
+
+
+async def run(
+    minutes: float,
+    customers: int,
+    watchers: int,
+    *,
+    database_url: str | None = None,
+    redis_url: str | None = None,
+) -> Result:
+    """Soak a deployment on a scratch database (or `database_url`, already migrated)."""
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    redis_url = redis_url or bench_redis_url()
+    await flush_redis_db(redis_url)
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            if database_url is None:
+                database_url = await stack.enter_async_context(scratch_database("soak"))
+            processes = await stack.enter_async_context(
+                deployment(database_url, redis_url, controller.port)
+            )
+            return await soak(processes, database_url, inbox, minutes, customers, watchers)
+    finally:
+        controller.stop()
+
+
+async def soak(
+    processes: dict[str, ServerProcess],
+    database_url: str,
+    inbox: Inbox,
+    minutes: float,
+    customers: int,
+    watchers: int,
+) -> Result:
+    servers = [processes["serve-1"].url, processes["serve-2"].url]
+    service_ids, provider_clients = await seed(servers)
+    started = time.monotonic()
+    world = World(servers, service_ids, provider_clients, Stats(), started + minutes * 60)
+    memory: dict[str, list[int]] = defaultdict(list)
+    try:
+        await asyncio.gather(
+            sample_memory(processes, world.deadline, memory),
+            *(customer(world, n) for n in range(customers)),
+            *(provider(world, http) for http in provider_clients),
+            *(watcher(world, n) for n in range(watchers)),
+        )
+    finally:
+        for http in provider_clients:
+            await http.aclose()
+    seconds = time.monotonic() - started
+    checked = await audit(database_url, inbox, world.stats)
+    return Result(world.stats, dict(memory), checked, seconds)
+
+
+def report(result: Result) -> None:
+    stats = result.stats
+    print(f"# Soak: {result.seconds / 60:.1f} min, {machine_note()}")
+    print(
+        f"requests: {result.requests} ({result.requests / result.seconds:.0f}/s), "
+        f"errors: {sum(stats.errors.values())} ({result.error_rate:.3%}), "
+        f"WebSocket frames: {stats.frames}, reconnects: {stats.reconnects}"
+    )
+    for error, count in stats.errors.most_common(10):
+        print(f"  error {error}: {count}")
+    print("route                                  count      p50       p99")
+    for route, values in sorted(stats.latencies.items()):
+        print(
+            f"{route:38} {len(values):6} {ms(percentile(values, 0.5)):>9} "
+            f"{ms(percentile(values, 0.99)):>9}"
+        )
+    # The first samples include warming up (imports, pools, caches); flat means the second half.
+    print("resident memory (MiB): start / middle / end (growth over the second half)")
+    for name, samples in result.memory.items():
+        start, middle, end = samples[0], samples[len(samples) // 2], samples[-1]
+        growth = (end - middle) / max(1, middle)
+        print(
+            f"  {name:8} {start / 2**20:7.1f} / {middle / 2**20:7.1f} / {end / 2**20:7.1f}"
+            f" ({growth:+.1%}, {len(samples)} samples)"
+        )
+    print("audit:")
+    for name, value in result.audit.items():
+        print(f"  {name}: {value}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=15.0)
+    parser.add_argument("--customers", type=int, default=8)
+    parser.add_argument("--watchers", type=int, default=20)
+    args = parser.parse_args()
+    report(asyncio.run(run(args.minutes, args.customers, args.watchers)))
+
+
+if __name__ == "__main__":
+    main()
