@@ -2,7 +2,8 @@
 
 Each socket subscribes to its topic before reading anything from the database, so every change
 committed after the read reaches it as an event: snapshot first, then changes, with no gap.
-A socket never holds a database connection while it waits; it borrows one per read.
+A socket never holds a database connection while it waits; it borrows one per read from real
+time's own small pool, so busy pages never starve live sockets of connections or the reverse.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, date, datetime
+from typing import Any
 from uuid import UUID
 
 from quart import Blueprint, Response, current_app, websocket
@@ -22,6 +24,7 @@ from server.auth.session_user import optional_user, session_user
 from server.domain.slots import local_today
 from server.edge.client_limits import refuse_socket_floods
 from server.edge.errors import APIError
+from server.infra.db import DATABASE_OUTAGES, create_pool
 from server.infra.state import app_state, config, db, release_db
 from server.models.providers import select_provider_by_user
 from server.models.services import Service, select_service
@@ -46,11 +49,14 @@ SEND_TIMEOUT = 10.0
 
 
 class Realtime:
-    """What one server process owns for its sockets: the broker and the slot feed."""
+    """What one server process owns for its sockets: the broker, the slot feed and their
+    database pool."""
 
-    def __init__(self, broker: Broker, feed: SlotFeed) -> None:
+    def __init__(self, broker: Broker, feed: SlotFeed, pool: Any, acquire_timeout: float) -> None:
         self.broker = broker
         self.feed = feed
+        self.pool = pool
+        self.acquire_timeout = acquire_timeout
 
 
 def realtime() -> Realtime:
@@ -59,27 +65,50 @@ def realtime() -> Realtime:
 
 
 async def start_realtime() -> None:
-    """Start this process's one Redis subscription (after the pool and Redis are open)."""
+    """Open real time's pool and start this process's one Redis subscription (after Redis is
+    open)."""
     state = app_state()
-    feed = SlotFeed(state.pool)
+    config = state.config
+    assert config.database_url is not None
+    pool = await create_pool(
+        config.database_url,
+        max_size=config.realtime_pool_size,
+        statement_timeout=config.db_statement_timeout,
+    )
+    feed = SlotFeed(pool, acquire_timeout=config.db_acquire_timeout)
     broker = Broker(
         state.require_redis(),
         {"slots": feed.handle, "appointments": pass_through, "sessions": pass_through},
+        ping_interval=config.redis_ping_interval,
+        pong_timeout=config.redis_timeout,
     )
     broker.start()
-    current_app.extensions[EXTENSION_KEY] = Realtime(broker, feed)
+    current_app.extensions[EXTENSION_KEY] = Realtime(
+        broker, feed, pool, acquire_timeout=config.db_acquire_timeout
+    )
 
 
 async def stop_realtime() -> None:
     owned: Realtime | None = current_app.extensions.pop(EXTENSION_KEY, None)
     if owned is not None:
         await owned.broker.stop()
+        await owned.pool.close()
 
 
 @blueprint.websocket("/ws/services/<service_id>/slots")
 async def ws_service_slots(service_id: str) -> None:
     """A snapshot of the service's slots in `from`..`to`, then each change as it commits."""
     await websocket.accept()
+    try:
+        await _watch_slots(service_id)
+    except DATABASE_OUTAGES as error:
+        # The database is away or swamped (or the client stopped reading): the client
+        # reconnects later and starts again from a fresh snapshot.
+        log.warning("closing a slots socket: %r", error)
+        await websocket.close(CLOSE_TRY_AGAIN_LATER, "Try again in a moment.")
+
+
+async def _watch_slots(service_id: str) -> None:
     service = await _find_service(service_id)
     if service is None:
         await websocket.close(CLOSE_NOT_FOUND, "There is no such service.")
@@ -110,7 +139,8 @@ async def _find_service(raw_id: str) -> Service | None:
         service_id = UUID(raw_id)
     except ValueError:
         return None
-    async with app_state().pool.acquire() as conn:
+    owned = realtime()
+    async with owned.pool.acquire(timeout=owned.acquire_timeout) as conn:
         return await select_service(conn, service_id)
 
 

@@ -7,7 +7,6 @@ import logging
 from quart import Quart, Request
 from quart_auth import QuartAuth
 from quart_schema import QuartSchema
-from redis.asyncio import Redis
 
 from realtime import sockets
 from realtime.compression import decline_permessage_deflate
@@ -18,12 +17,14 @@ from server.edge.errors import APIError, register_error_handlers
 from server.edge.forwarded import TrustedProxyHeaders
 from server.edge.hostile_input import install_input_checks
 from server.edge.openapi import AppointlyOpenAPIProvider
+from server.edge.outages import install_outage_answers
 from server.edge.security import install_security
 from server.infra.config import Config, load_config
 from server.infra.db import create_pool
 from server.infra.job_queue import job_queue
 from server.infra.jsonio import OrjsonProvider
 from server.infra.paths import STATIC_DIR, TEMPLATES_DIR
+from server.infra.redis_clients import open_redis
 from server.infra.runtime import resolve_services_async
 from server.infra.state import EXTENSION_KEY, AppState, app_state, release_db
 from server.payments.stripe_api import close_stripe_client
@@ -107,11 +108,12 @@ def create_app(config: Config | None = None) -> Quart:
     install_security(app)
     install_input_checks(app)
     register_error_handlers(app)
+    install_outage_answers(app)
     for module in BLUEPRINTS:
         app.register_blueprint(module.blueprint)
     # Rate limits and access logs see the client's address, not the load balancer's.
-    behind_proxies = TrustedProxyHeaders(app.asgi_app, config.forwarded_allow_ips)
-    app.asgi_app = behind_proxies  # type: ignore[method-assign, assignment]
+    trusted_proxies = config.forwarded_allow_ips
+    app.asgi_app = TrustedProxyHeaders(app.asgi_app, trusted_proxies)  # type: ignore[method-assign]
     app.teardown_request(release_db)
     app.teardown_websocket(release_db)
     app.before_serving(_open_connections)
@@ -124,9 +126,13 @@ async def _open_connections() -> None:
     state = app_state()
     state.config = await resolve_services_async(state.config)
     assert state.config.database_url and state.config.redis_url
-    state.pool = await create_pool(state.config.database_url)
-    state.redis = Redis.from_url(state.config.redis_url)
-    state.jobs = job_queue(state.config.redis_url)
+    state.pool = await create_pool(
+        state.config.database_url,
+        max_size=state.config.db_pool_size,
+        statement_timeout=state.config.db_statement_timeout,
+    )
+    state.redis = open_redis(state.config.redis_url, state.config)
+    state.jobs = job_queue(state.config.redis_url, state.config)
     await start_realtime()
 
 

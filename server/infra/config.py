@@ -69,6 +69,17 @@ class Config:
     slot_horizon_days: int = 30
     reminder_offsets: tuple[int, ...] = (1440, 60)
     hold_minutes: int = 15
+    # How long anything waits on PostgreSQL or Redis before answering 503 or moving on.
+    db_pool_size: int = 10
+    # Real time's own pool (snapshots, the broker's re-reads), so sockets and pages never wait
+    # for each other's connections.
+    realtime_pool_size: int = 3
+    db_acquire_timeout: float = 5.0
+    db_statement_timeout: float = 30.0
+    redis_timeout: float = 1.0
+    # The broker pings a quiet pub/sub connection this often; no pong within redis_timeout
+    # counts as a lost connection.
+    redis_ping_interval: float = 10.0
 
     @property
     def base_origin(self) -> str:
@@ -135,6 +146,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         slot_horizon_days=_int(env, "SLOT_HORIZON_DAYS", 30, 1, 366),
         reminder_offsets=_minutes_list(env, "REMINDER_OFFSETS", (1440, 60)),
         hold_minutes=_int(env, "HOLD_MINUTES", 15, 1, 24 * 60),
+        db_pool_size=_int(env, "DB_POOL_SIZE", 10, 2, 1000),
     )
     if secret_key is not None:
         config = replace(config, secret_key=secret_key)
@@ -210,7 +222,6 @@ def _minutes_list(env: Mapping[str, str], name: str, default: tuple[int, ...]) -
             f"{name} must list minutes between 1 and {MAX_REMINDER_MINUTES}, not {raw!r}"
         )
     return tuple(sorted(set(values), reverse=True))
-
 
 def _rate_limit(env: Mapping[str, str], name: str, default: RateLimit) -> RateLimit | None:
     """`N/SECONDS` (N requests per SECONDS), or `0` for no limit."""

@@ -14,7 +14,7 @@ from server.edge.api_docs import errors, responds
 from server.edge.client_limits import SIGNUPS, limited_per_client
 from server.edge.errors import APIError
 from server.infra.jsonio import json_response
-from server.infra.state import db, redis
+from server.infra.state import redis
 from server.routes import documented_rules as rules
 from server.routes import shapes
 from server.routes.documented_rules import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH
@@ -44,7 +44,7 @@ class LoginRequest(BaseModel):
 @errors(409, 422)
 async def post_signup(data: SignupRequest) -> Response:
     """Create an account with an email and a password and sign in."""
-    user = await sign_up(await db(), email=data.email, password=data.password, name=data.name)
+    user = await sign_up(email=data.email, password=data.password, name=data.name)
     await start_session(user)
     return json_response({"user": user.to_json()}, 201)
 
@@ -57,7 +57,7 @@ async def post_login(data: LoginRequest) -> Response:
     """Sign in with an email and a password. Repeated failures are rate limited."""
     throttle = LoginThrottle(redis(), request.remote_addr or "unknown", data.email.strip())
     await throttle.check()
-    user = await authenticate(await db(), email=data.email, password=data.password)
+    user = await authenticate(email=data.email, password=data.password)
     if user is None:
         await throttle.record_failure()
         raise APIError(401, "invalid_credentials", "Wrong email or password.")
