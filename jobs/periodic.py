@@ -37,9 +37,17 @@ async def process_refunds(ctx: JobContext) -> int:
     return await make_due_refunds(ctx)
 
 
+async def purge_expired(ctx: JobContext) -> int:
+    """Delete idempotency records past their 24 hours and clear sent secret-link bodies."""
+    from jobs.purge import purge_expired as purge
+
+    return await purge(ctx)
+
+
 PERIODIC_JOBS = {
     "top_up_slots": top_up_slots,
     "send_reminders": send_reminders,
     "expire_holds": expire_holds,
     "process_refunds": process_refunds,
+    "purge_expired": purge_expired,
 }

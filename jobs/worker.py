@@ -8,7 +8,13 @@ from arq import cron, func
 
 from jobs.context import JobContext, close_context, open_context
 from jobs.notifications import deliver_outbox
-from jobs.periodic import expire_holds, process_refunds, send_reminders, top_up_slots
+from jobs.periodic import (
+    expire_holds,
+    process_refunds,
+    purge_expired,
+    send_reminders,
+    top_up_slots,
+)
 from server.infra.config import Config
 from server.infra.job_queue import QUEUE_NAME, job_queue
 from server.infra.redis_clients import worker_redis_settings
@@ -37,6 +43,7 @@ def worker_settings(config: Config) -> type:
             send_reminders,
             expire_holds,
             process_refunds,
+            purge_expired,
             # Nudged after every commit that queues mail: keep no result per nudge.
             func(deliver_outbox, keep_result=0),
         ]
@@ -46,6 +53,7 @@ def worker_settings(config: Config) -> type:
             # The sweep behind every refund nudge; the backoff decides what is due.
             cron(process_refunds, second={20}),
             cron(send_reminders, second={5}),
+            cron(purge_expired, minute={40}, second={10}),
             # The sweep behind every outbox nudge; the backoff decides what is due.
             cron(deliver_outbox, second=set(range(0, 60, 5)), run_at_startup=True),
         ]

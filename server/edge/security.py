@@ -23,6 +23,13 @@ PUBLIC_STATE_CHANGING_PREFIXES = (
     "/webhooks/",  # Stripe authenticates with its signature, not a cookie
 )
 _URL_VARIABLE = re.compile(r"<[^>]*>")
+# Pages whose URL carries a secret (a manage key, a reset or verification token, Google's code
+# and state): the browser must not send that URL on as a Referer, neither to other sites nor in
+# the page's own requests for scripts and API calls (which Hypercorn's access log records).
+# Matched on the path, so a page answers this way before it is even built.
+_SECRET_URL_PAGES = re.compile(
+    r"^/(?:bookings|waitlist)/.|^/(?:reset-password|verify-email|auth/google/callback)/?$"
+)
 
 _CSP = "; ".join(
     (
@@ -86,10 +93,17 @@ def _auth_cookie_name() -> str:
     return name
 
 
+def referrer_policy(path: str) -> str:
+    """no-referrer for a page whose URL carries a secret, else the browsers' default."""
+    if _SECRET_URL_PAGES.match(path):
+        return "no-referrer"
+    return "strict-origin-when-cross-origin"
+
+
 async def add_security_headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    headers.setdefault("Referrer-Policy", referrer_policy(request.path))
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin-allow-popups")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     if request.path.startswith("/docs"):

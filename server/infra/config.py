@@ -115,6 +115,9 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     secret_key = (env.get("SECRET_KEY") or "").strip() or None
     if secret_key is None and app_env == "production":
         raise ConfigError("SECRET_KEY is required when APP_ENV=production")
+    if not env.get("SMTP_HOST") and app_env == "production":
+        # Without SMTP, e-mail is written to the log instead, reset and manage links included.
+        raise ConfigError("SMTP_HOST is required when APP_ENV=production (e-mail must be sent)")
     base_url = _url(env, "BASE_URL", "http://127.0.0.1:8000").rstrip("/")
     config = Config(
         database_url=_optional_url(env, "DATABASE_URL", ("postgres", "postgresql")),

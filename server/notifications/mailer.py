@@ -64,6 +64,23 @@ def _parameters(raw: str) -> dict[str, str]:
     return {key: value for key, _, value in pairs}
 
 
+def _log_instead_of_sending(message: EmailMessage, config: Config) -> None:
+    """Without SMTP a developer reads the mail in the log, links included. Production refuses
+    to start without SMTP_HOST; should a Config get there anyway, the body (reset and manage
+    links) still never reaches the log."""
+    if config.app_env == "production":
+        log.warning(
+            "SMTP_HOST is not set; e-mail to %s (%s) not sent", message["To"], message["Subject"]
+        )
+        return
+    log.info(
+        "SMTP_HOST is not set; e-mail not sent:\nTo: %s\nSubject: %s\n\n%s",
+        message["To"],
+        message["Subject"],
+        message.get_body(("plain",)).get_content(),  # type: ignore[union-attr]
+    )
+
+
 class Mailer:
     """One SMTP connection for a batch, opened on the first message and closed at the end."""
 
@@ -85,12 +102,7 @@ class Mailer:
     async def send(self, message: EmailMessage) -> None:
         """Hand `message` to the SMTP server; raises aiosmtplib.SMTPException or OSError."""
         if not self._config.smtp_enabled:
-            log.info(
-                "SMTP_HOST is not set; e-mail not sent:\nTo: %s\nSubject: %s\n\n%s",
-                message["To"],
-                message["Subject"],
-                message.get_body(("plain",)).get_content(),  # type: ignore[union-attr]
-            )
+            _log_instead_of_sending(message, self._config)
             return
         smtp = await self._connected()
         try:

@@ -23,6 +23,10 @@ from server.infra.job_queue import enqueue_job
 from server.notifications.rendering import render_email, render_sms
 
 DELIVERY_JOB = "deliver_outbox"
+# Context fields whose link opens something without signing in (a reset or verification
+# token, a booking's manage key): a message with one is marked `carries_secret`, and its body
+# is cleared once it is sent or given up on (jobs/purge.py).
+SECRET_LINK_FIELDS = frozenset({"reset_url", "verify_url", "manage_url"})
 
 
 @dataclass(frozen=True)
@@ -43,15 +47,22 @@ async def queue_email(
     user_id: UUID | None = None,
     held: bool = False,
     attachments: Sequence[Attachment] = (),
+    carries_secret: bool = False,
 ) -> bool:
     """Queue one e-mail from the `kind` templates rendered with `context`, in the caller's
-    transaction. Returns False when a message with this `dedupe_key` already exists."""
+    transaction. Returns False when a message with this `dedupe_key` already exists.
+
+    `carries_secret` marks a body holding a link that works without signing in; a context
+    with one of SECRET_LINK_FIELDS is marked whatever the caller says.
+    """
     rendered = render_email(kind, context)
+    carries_secret = carries_secret or not SECRET_LINK_FIELDS.isdisjoint(context)
     inserted: UUID | None = await conn.fetchval(
         """
         INSERT INTO outbox (channel, kind, recipient, subject, body_text, body_html,
-                            attachments, appointment_id, user_id, dedupe_key, held)
-        VALUES ('email', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                            attachments, appointment_id, user_id, dedupe_key, held,
+                            carries_secret)
+        VALUES ('email', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
             ON CONFLICT (dedupe_key) DO NOTHING
         RETURNING id
         """,
@@ -65,6 +76,7 @@ async def queue_email(
         user_id,
         dedupe_key,
         held,
+        carries_secret,
     )
     return inserted is not None
 
@@ -128,3 +140,23 @@ async def drop_held(conn: asyncpg.Connection, appointment_id: UUID) -> int:
 async def nudge_delivery(queue: Redis | None) -> None:
     """After commit: ask the worker to deliver now (its cron sweep would within seconds)."""
     await enqueue_job(queue, DELIVERY_JOB)
+
+
+async def clear_secret_bodies(conn: asyncpg.Connection) -> int:
+    """Empty the bodies of messages that carried a secret link and are done with (sent, or
+    given up on after every retry), so the link is no longer in the database; how many."""
+    cleared: int = await conn.fetchval(
+        """
+        WITH cleared AS (
+            UPDATE outbox
+               SET body_text = '',
+                   body_html = NULL,
+                   carries_secret = false
+             WHERE carries_secret
+               AND status IN ('sent', 'failed')
+            RETURNING 1
+        )
+        SELECT count(*) FROM cleared
+        """
+    )
+    return cleared
