@@ -226,6 +226,7 @@ def _minutes_list(env: Mapping[str, str], name: str, default: tuple[int, ...]) -
         )
     return tuple(sorted(set(values), reverse=True))
 
+
 def _rate_limit(env: Mapping[str, str], name: str, default: RateLimit) -> RateLimit | None:
     """`N/SECONDS` (N requests per SECONDS), or `0` for no limit."""
     raw = (env.get(name) or "").strip()
