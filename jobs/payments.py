@@ -11,17 +11,24 @@ from datetime import UTC, datetime
 
 from jobs.context import JobContext
 from server.payments.stripe_api import stripe_outside_requests
-from server.usecases.holds import free_expired_holds
+from server.usecases.holds import close_sessions_of_ended_bookings, free_expired_holds
 from server.usecases.refunds import process_due_refunds
 
 log = logging.getLogger(__name__)
 
 
 async def expire_unpaid_holds(ctx: JobContext, now: datetime | None = None) -> int:
-    """Free the slots of unpaid bookings whose hold ended by `now` (default: the clock)."""
+    """Free the slots of unpaid bookings whose hold ended by `now` (default: the clock), each
+    after closing its Checkout Session at Stripe, and close the sessions of unpaid bookings
+    that were cancelled or rejected. Returns how many slots were freed."""
+    moment = now or datetime.now(UTC)
+    queue = ctx.get("redis")  # arq's own client, for nudging the refund and delivery jobs
     async with stripe_outside_requests(ctx["config"]) as client:
+        await close_sessions_of_ended_bookings(
+            ctx["pool"], ctx["app_redis"], client, now=moment, jobs=queue
+        )
         return await free_expired_holds(
-            ctx["pool"], ctx["app_redis"], client, now=now or datetime.now(UTC)
+            ctx["pool"], ctx["app_redis"], client, now=moment, jobs=queue
         )
 
 

@@ -215,6 +215,7 @@ def test_optional_integrations_are_enabled_only_when_configured() -> None:
             "GOOGLE_CLIENT_ID": "id",
             "GOOGLE_CLIENT_SECRET": "secret",
             "STRIPE_SECRET_KEY": "sk_test_x",
+            "STRIPE_WEBHOOK_SECRET": "whsec_x",
         }
     )
     assert config.smtp_enabled and config.google_enabled and config.stripe_enabled
@@ -225,3 +226,27 @@ def test_appointly_data_dir_is_read() -> None:
     assert load_config({"APPOINTLY_DATA_DIR": "/var/lib/appointly"}).data_dir == Path(
         "/var/lib/appointly"
     )
+
+
+@pytest.mark.parametrize("secret", [None, "", " , "])
+def test_a_stripe_key_without_a_webhook_secret_is_refused(secret: str | None) -> None:
+    env = {"STRIPE_SECRET_KEY": "sk_test_x"}
+    if secret is not None:
+        env["STRIPE_WEBHOOK_SECRET"] = secret
+    _refused(env, "STRIPE_WEBHOOK_SECRET", "STRIPE_SECRET_KEY")
+
+
+def test_stripe_webhook_secret_is_a_comma_separated_list() -> None:
+    config = load_config(
+        {"STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": "whsec_platform, whsec_connect"}
+    )
+    assert config.stripe_webhook_secrets == ("whsec_platform", "whsec_connect")
+    assert config.stripe_livemode is False
+
+
+@pytest.mark.parametrize(
+    ("key", "live"), [("sk_live_x", True), ("rk_live_x", True), ("sk_test_x", False)]
+)
+def test_the_stripe_key_says_whether_payments_are_live(key: str, live: bool) -> None:
+    config = load_config({"STRIPE_SECRET_KEY": key, "STRIPE_WEBHOOK_SECRET": "whsec_x"})
+    assert config.stripe_livemode is live

@@ -51,7 +51,7 @@ async def test_connect_creates_an_express_account_and_returns_its_onboarding_lin
     assert link["form"] == {
         "account": account["id"],
         "type": "account_onboarding",
-        "return_url": live_app.url + "/dashboard",
+        "return_url": live_app.url + "/dashboard?stripe=return",
         "refresh_url": live_app.url + "/onboarding",
     }
     mine = (await client.get("/api/providers/me")).json()["provider"]

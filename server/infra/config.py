@@ -55,6 +55,9 @@ class Config:
     stripe_secret_key: str | None = field(default=None, repr=False)
     stripe_webhook_secret: str | None = field(default=None, repr=False)
     stripe_api_base: str = "https://api.stripe.com"
+    # Seconds one Stripe request may take (the SDK retries twice), so a slow Stripe answers a
+    # booking with 409 `payments_unavailable` in bounded time rather than hanging it.
+    stripe_timeout: float = 8.0
     platform_fee_percent: float = 0.0
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = field(default=None, repr=False)
@@ -97,6 +100,17 @@ class Config:
     @property
     def stripe_enabled(self) -> bool:
         return bool(self.stripe_secret_key)
+
+    @property
+    def stripe_webhook_secrets(self) -> tuple[str, ...]:
+        """STRIPE_WEBHOOK_SECRET as a list: the platform endpoint's and the Connect endpoint's
+        signing secrets (each endpoint signs with its own)."""
+        return _secret_list(self.stripe_webhook_secret)
+
+    @property
+    def stripe_livemode(self) -> bool:
+        """Whether the Stripe key is a live one (`sk_live_…`, `rk_live_…`) or a test one."""
+        return (self.stripe_secret_key or "").startswith(("sk_live_", "rk_live_"))
 
     @property
     def smtp_enabled(self) -> bool:
@@ -151,9 +165,18 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         hold_minutes=_int(env, "HOLD_MINUTES", 15, 1, 24 * 60),
         db_pool_size=_int(env, "DB_POOL_SIZE", 10, 2, 1000),
     )
+    if config.stripe_enabled and not config.stripe_webhook_secrets:
+        raise ConfigError(
+            "STRIPE_WEBHOOK_SECRET is required when STRIPE_SECRET_KEY is set (the signing "
+            "secrets of the platform and Connect webhook endpoints, comma-separated)"
+        )
     if secret_key is not None:
         config = replace(config, secret_key=secret_key)
     return config
+
+
+def _secret_list(raw: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (raw or "").split(",") if part.strip())
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

@@ -1,7 +1,9 @@
 """Stripe Checkout for a booking: a destination charge to the provider's Connect account.
 
-Never called inside a database transaction. Every call carries an idempotency key derived from
-the appointment, so a retried request (ours or the SDK's) never opens a second session.
+Only the Stripe calls: opening a session, closing one, and asking where a payment stands.
+Never called inside a database transaction. Opening carries an idempotency key derived from the
+appointment, so a retried request (ours, the SDK's, or a replayed booking) never opens a second
+session but gets the first one back.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any
 
 import stripe
 
@@ -22,6 +26,7 @@ log = logging.getLogger(__name__)
 # Stripe refuses a Checkout Session that expires sooner than this; our own hold is usually
 # shorter, so expire_holds closes the session at Stripe when the hold runs out.
 MIN_SESSION_LIFETIME = timedelta(minutes=30)
+SESSION_MARGIN = timedelta(seconds=60)
 
 
 class CheckoutUnavailable(Exception):
@@ -32,6 +37,26 @@ class CheckoutUnavailable(Exception):
 class CheckoutSession:
     session_id: str
     url: str
+
+
+class SessionState(Enum):
+    """Where a Checkout Session stands once we asked Stripe to close it."""
+
+    CLOSED = "closed"  # expired: nobody can pay on it any more
+    PAID = "paid"  # completed and the money is there
+    PROCESSING = "processing"  # completed with a delayed method whose payment is under way
+    FAILED = "failed"  # completed, but the delayed payment failed
+
+
+@dataclass(frozen=True)
+class ClosedSession:
+    state: SessionState
+    payment_intent_id: str | None = None
+
+
+def session_expires_at(created: datetime) -> datetime:
+    """When Stripe itself expires a session we opened at `created` (see checkout_params)."""
+    return created + MIN_SESSION_LIFETIME + SESSION_MARGIN
 
 
 def checkout_params(
@@ -78,7 +103,7 @@ def checkout_params(
         "payment_intent_data": payment_intent,
         "success_url": f"{manage_url}&checkout=success",
         "cancel_url": f"{manage_url}&checkout=cancelled",
-        "expires_at": int((now + MIN_SESSION_LIFETIME).timestamp()) + 60,
+        "expires_at": int(session_expires_at(now).timestamp()),
     }
 
 
@@ -111,3 +136,53 @@ async def start_checkout(
     if session.url is None:
         raise CheckoutUnavailable("Stripe returned a session without a URL")
     return CheckoutSession(session_id=session.id, url=session.url)
+
+
+async def close_session(client: stripe.StripeClient, session_id: str) -> ClosedSession:
+    """Expire the session at Stripe so it can no longer be paid, and say where it stands.
+
+    Stripe refuses to expire a session that is not open; then the session (and, for a delayed
+    payment, its PaymentIntent) says whether the customer paid. CheckoutUnavailable when Stripe
+    cannot be asked (down, slow, refusing our key): the caller tries again later.
+    """
+    try:
+        await client.v1.checkout.sessions.expire_async(session_id)
+        return ClosedSession(SessionState.CLOSED)
+    except stripe.InvalidRequestError as error:
+        if error.http_status == 404:
+            log.warning("Checkout Session %s is unknown to Stripe: %s", session_id, error)
+            return ClosedSession(SessionState.CLOSED)
+        refused = error  # not open any more: find out why below
+    except stripe.StripeError as error:
+        raise CheckoutUnavailable(str(error)) from error
+    log.info("Checkout Session %s could not be expired (%s); asking why", session_id, refused)
+    try:
+        session = await client.v1.checkout.sessions.retrieve_async(session_id)
+        return await _state_of(client, session)
+    except stripe.StripeError as error:
+        raise CheckoutUnavailable(str(error)) from error
+
+
+async def _state_of(client: stripe.StripeClient, session: Any) -> ClosedSession:
+    intent_id = _id_of(session.payment_intent)
+    if session.status != "complete":
+        if session.status == "expired":
+            return ClosedSession(SessionState.CLOSED, intent_id)
+        raise CheckoutUnavailable(f"session {session.id} is still {session.status}")
+    if session.payment_status in ("paid", "no_payment_required"):
+        return ClosedSession(SessionState.PAID, intent_id)
+    if intent_id is None:
+        return ClosedSession(SessionState.PROCESSING)
+    intent = await client.v1.payment_intents.retrieve_async(intent_id)
+    if intent.status == "succeeded":
+        return ClosedSession(SessionState.PAID, intent_id)
+    if intent.status in ("processing", "requires_capture", "requires_action"):
+        return ClosedSession(SessionState.PROCESSING, intent_id)
+    return ClosedSession(SessionState.FAILED, intent_id)
+
+
+def _id_of(value: object) -> str | None:
+    """An id field that may arrive as the id or, expanded, as the object."""
+    if value is not None and not isinstance(value, str):
+        value = getattr(value, "id", None)
+    return value if isinstance(value, str) and value else None

@@ -20,7 +20,9 @@ from server.payments.stripe_api import payments_unavailable, stripe_client
 log = logging.getLogger(__name__)
 
 DEFAULT_COUNTRY = "US"
-RETURN_PATH = "/dashboard"
+# The dashboard, marked so that it refreshes the account's state from Stripe on arrival (the
+# account.updated event may come later, or to a Connect endpoint not yet set up).
+RETURN_PATH = "/dashboard?stripe=return"
 REFRESH_PATH = "/onboarding"
 
 
@@ -52,6 +54,13 @@ async def onboarding_link(
     except stripe.StripeError as error:
         raise payments_unavailable(error) from error
     return link.url
+
+
+async def charges_enabled(account_id: str) -> bool:
+    """Whether Stripe lets the Connect account take charges now (retrieved from Stripe);
+    StripeError when Stripe cannot say."""
+    account = await stripe_client().v1.accounts.retrieve_async(account_id)
+    return account.charges_enabled is True
 
 
 async def _create_account(

@@ -20,8 +20,9 @@ log = logging.getLogger(__name__)
 _EXTENSION_KEY = "appointly.stripe"
 # Retries are safe: the SDK sends an idempotency key with every POST it retries.
 MAX_NETWORK_RETRIES = 2
-# Stripe answers in well under a second; a request slower than this is not worth waiting for.
-TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+# Stripe answers in well under a second; a request slower than Config.stripe_timeout is not
+# worth waiting for, and connecting takes at most this long.
+CONNECT_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,10 @@ def connect_stripe(settings: Config) -> StripeConnection:
     """A client for STRIPE_SECRET_KEY at STRIPE_API_BASE (the worker keeps one in its ctx)."""
     assert settings.stripe_secret_key is not None
     # Explicit, so the async methods run on httpx in our asyncio loop (not a sync fallback).
-    http_client = stripe.HTTPXClient(timeout=TIMEOUT)
+    timeout = httpx.Timeout(
+        settings.stripe_timeout, connect=min(CONNECT_TIMEOUT, settings.stripe_timeout)
+    )
+    http_client = stripe.HTTPXClient(timeout=timeout)
     client = stripe.StripeClient(
         settings.stripe_secret_key,
         base_addresses={"api": settings.stripe_api_base},

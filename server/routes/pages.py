@@ -16,11 +16,12 @@ from werkzeug.wrappers.response import Response as WerkzeugResponse
 from server.auth.session_user import optional_user
 from server.domain.money import ZERO_DECIMAL_CURRENCIES
 from server.domain.redirects import local_path
-from server.infra.state import config, db
+from server.infra.state import config, db, release_db
 from server.models.providers import Provider, select_provider_by_user
 from server.models.services import select_provider_services
 from server.models.showcase import select_showcase_service
 from server.models.users import User
+from server.usecases.stripe_accounts import refresh_charges_enabled
 
 blueprint = Blueprint("pages", __name__)
 
@@ -150,6 +151,12 @@ async def dashboard_page() -> Page:
     user, provider = await _signed_in()
     if user is None:
         return _login_redirect("/dashboard")
+    if request.args.get("stripe") == "return" and provider is not None:
+        # Back from Stripe's onboarding: read the account's state from Stripe now, then show
+        # the plain dashboard (a reload does not ask Stripe again).
+        if config().stripe_enabled:
+            await refresh_charges_enabled(provider, connection=db, release=release_db)
+        return redirect("/dashboard")
     return await render_template("dashboard.html", user=user, provider=provider)
 
 

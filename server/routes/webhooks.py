@@ -28,16 +28,28 @@ SIGNATURE_TOLERANCE_SECONDS = 300
 @responds(200, shapes.WebhookReceived)
 @errors(400, 409)
 async def post_stripe_webhook() -> Response:
-    """Receive a Stripe event, signed with STRIPE_WEBHOOK_SECRET in the Stripe-Signature header.
+    """Receive a Stripe event, signed in the Stripe-Signature header with one of the secrets
+    in STRIPE_WEBHOOK_SECRET (the platform endpoint's or the Connect endpoint's).
 
     Each event id takes effect once: a redelivered event is acknowledged and changes nothing.
+    An event of the other mode than the secret key's (live vs test) is acknowledged and ignored.
     """
-    secret = config().stripe_webhook_secret
-    if not secret:
+    settings = config()
+    secrets = settings.stripe_webhook_secrets
+    if not secrets:
         raise payments_disabled()
     payload = await request.get_data(cache=True, as_text=False, parse_form_data=False)
-    _verify_signature(payload, request.headers.get("Stripe-Signature"), secret)
+    _verify_signature(payload, request.headers.get("Stripe-Signature"), secrets)
     event = _parse_event(payload)
+    if event.livemode is not None and event.livemode != settings.stripe_livemode:
+        log.warning(
+            "ignored Stripe event %s (%s): livemode=%s, but the key is a %s key",
+            event.id,
+            event.type,
+            event.livemode,
+            "live" if settings.stripe_livemode else "test",
+        )
+        return json_response({"received": True})
     after = await apply_event(await db(), event)
     if after is None:
         log.info("Stripe event %s (%s) was already handled", event.id, event.type)
@@ -46,14 +58,19 @@ async def post_stripe_webhook() -> Response:
     return json_response({"received": True})
 
 
-def _verify_signature(payload: bytes, header: str | None, secret: str) -> None:
-    bad_signature = APIError(400, "bad_signature", "The Stripe-Signature header does not verify.")
+def _verify_signature(payload: bytes, header: str | None, secrets: tuple[str, ...]) -> None:
+    """Accept the payload when any configured secret verifies it; 400 `bad_signature` if none."""
     try:
-        stripe.WebhookSignature.verify_header(
-            payload.decode("utf-8"), header, secret, SIGNATURE_TOLERANCE_SECONDS
-        )
-    except (stripe.SignatureVerificationError, UnicodeDecodeError):
-        raise bad_signature from None
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        text = ""  # verifies against no secret
+    for secret in secrets:
+        try:
+            stripe.WebhookSignature.verify_header(text, header, secret, SIGNATURE_TOLERANCE_SECONDS)
+        except stripe.SignatureVerificationError:
+            continue
+        return
+    raise APIError(400, "bad_signature", "The Stripe-Signature header does not verify.")
 
 
 def _parse_event(payload: bytes) -> StripeEvent:

@@ -1,15 +1,16 @@
-"""What Stripe's payment events do to a booking: paid, hold expired, refunded.
+"""What a Checkout Session's outcome does to a booking: paid, still processing, or not paid.
 
-Each runs inside the transaction that records the event id (server.usecases.webhook_events),
-so it takes effect once; each is also a no-op when the booking is already in the state the
-event leads to, so an event about a booking that moved on changes nothing.
+The outcome comes from Stripe's events (server.usecases.webhook_events, inside the transaction
+that records the event id, so each takes effect once) or from the hold sweep asking Stripe
+directly (server.usecases.holds). Each step is also a no-op when the booking is already where
+the outcome leads, so an outcome about a booking that moved on changes nothing.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -17,23 +18,34 @@ import asyncpg
 from redis.asyncio import Redis
 
 from realtime.publish import publish_appointment_event
-from server.domain.appointments import FREES_SLOT, PaymentStatus, Status
+from server.domain.appointments import FREES_SLOT, Move, PaymentStatus, Status
+from server.domain.rules import RuleBroken
+from server.edge.errors import APIError
 from server.models import appointments, payments, refunds
 from server.models.appointments import Appointment
 from server.notifications.outbox import nudge_delivery, release_held
-from server.usecases.appointments import MoveResult, after_move
-from server.usecases.holds import release_hold
+from server.usecases.appointments import (
+    Actor,
+    MoveResult,
+    after_move,
+    move_appointment,
+)
 from server.usecases.refunds import nudge_refunds
 
 log = logging.getLogger(__name__)
 
 EventObject = dict[str, Any]
 PAID_EVENT = "paid"
+HOLD_EXPIRED_REASON = "payment not completed"
+# A delayed payment (SEPA, ACH, Bacs…) takes days; the hold is kept meanwhile, and if no event
+# settled it, the sweep asks Stripe again this long after it last did.
+PROCESSING_RECHECK = timedelta(hours=1)
+PAID_STATUSES = ("paid", "no_payment_required")
 
 
 @dataclass
 class AfterCommit:
-    """What an event's effect must tell others once its transaction has committed."""
+    """What an outcome must tell others once its transaction has committed."""
 
     paid: Appointment | None = None
     moved: MoveResult | None = None
@@ -70,26 +82,24 @@ def _object_id(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-async def checkout_session_completed(
-    conn: asyncpg.Connection, session: EventObject, after: AfterCommit
+# --- Outcomes, whoever learnt them -------------------------------------------------------------
+
+
+async def record_payment(
+    conn: asyncpg.Connection,
+    appointment_id: UUID,
+    payment_intent: str | None,
+    after: AfterCommit,
 ) -> None:
     """The customer paid: the booking is paid and its hold ends. Paid too late, after the hold
     ran out or the booking was cancelled, it stays cancelled and the money goes back."""
-    if session.get("payment_status") != "paid":
-        log.info("Checkout Session %s completed unpaid; waiting for payment", session.get("id"))
-        return
-    appointment_id = appointment_id_of(session)
-    booking = (
-        None
-        if appointment_id is None
-        else await appointments.lock_appointment(conn, appointment_id)
-    )
+    booking = await appointments.lock_appointment(conn, appointment_id)
     if booking is None:
-        log.error("Checkout Session %s paid for no known booking", session.get("id"))
+        log.error("a payment for %s, which is no known booking", appointment_id)
         return
-    payment_intent = _object_id(session.get("payment_intent"))
     if not await payments.mark_paid(conn, booking.id, payment_intent):
         return  # already paid (or refunded): nothing left to do
+    await payments.mark_checkout_closed(conn, booking.id)
     if booking.status in FREES_SLOT:
         after.refund_requested = await _refund_late_payment(conn, booking, payment_intent)
         return
@@ -108,17 +118,94 @@ async def _refund_late_payment(
     return await refunds.insert_refund_request(conn, booking.id, payment_intent)
 
 
+class HoldNotOpen(Exception):
+    """The booking is paid (or otherwise no longer an unpaid hold) by the time it is locked."""
+
+
+def _still_unpaid(before: Appointment) -> None:
+    if before.payment_status is not PaymentStatus.AWAITING_PAYMENT:
+        raise HoldNotOpen(str(before.id))
+
+
+async def release_hold(
+    conn: asyncpg.Connection, appointment_id: UUID, *, now: datetime
+) -> MoveResult | None:
+    """Cancel an unpaid booking to free its slot; None when it was paid or ended meanwhile.
+
+    Re-checked under the row lock, so a payment recorded a moment earlier always wins. Only
+    called once its Checkout Session can no longer be paid (expired, or its payment failed).
+    """
+    try:
+        result = await move_appointment(
+            conn,
+            appointment_id,
+            Move.CANCEL,
+            actor=Actor("system", reason=HOLD_EXPIRED_REASON),
+            authorize=_still_unpaid,
+            now=now,
+        )
+    except (HoldNotOpen, APIError, RuleBroken):
+        return None
+    await payments.mark_checkout_closed(conn, appointment_id)
+    return result
+
+
+async def keep_processing_hold(
+    conn: asyncpg.Connection, appointment_id: UUID, *, now: datetime
+) -> bool:
+    """A delayed payment is under way: the hold stays until Stripe says how it ended."""
+    kept = await payments.mark_payment_processing(conn, appointment_id, now + PROCESSING_RECHECK)
+    if kept:
+        log.info("booking %s: delayed payment processing, hold kept", appointment_id)
+    return kept
+
+
+# --- Stripe's events ---------------------------------------------------------------------------
+
+
+async def checkout_session_completed(
+    conn: asyncpg.Connection, session: EventObject, after: AfterCommit
+) -> None:
+    """The customer finished Checkout: paid now, or (a delayed method) paid in a few days."""
+    appointment_id = appointment_id_of(session)
+    if appointment_id is None:
+        log.error("Checkout Session %s completed for no known booking", session.get("id"))
+        return
+    if session.get("payment_status") in PAID_STATUSES:
+        await record_payment(conn, appointment_id, _object_id(session.get("payment_intent")), after)
+        return
+    booking = await appointments.select_appointment(conn, appointment_id)
+    if booking is not None and _holds_for_session(booking, session):
+        await keep_processing_hold(conn, appointment_id, now=datetime.now(UTC))
+
+
+async def async_payment_succeeded(
+    conn: asyncpg.Connection, session: EventObject, after: AfterCommit
+) -> None:
+    """A delayed payment arrived: the booking is paid (or refunded, if it ended meanwhile)."""
+    appointment_id = appointment_id_of(session)
+    if appointment_id is None:
+        log.error("Checkout Session %s paid for no known booking", session.get("id"))
+        return
+    await record_payment(conn, appointment_id, _object_id(session.get("payment_intent")), after)
+
+
 async def checkout_session_expired(
     conn: asyncpg.Connection, session: EventObject, after: AfterCommit
 ) -> None:
-    """The customer can no longer pay: free the slot the unpaid booking held."""
+    """The customer can no longer pay (the session expired, or its delayed payment failed):
+    free the slot the unpaid booking held."""
     appointment_id = appointment_id_of(session)
     booking = (
         None
         if appointment_id is None
         else await appointments.select_appointment(conn, appointment_id)
     )
-    if booking is None or not _holds_for_session(booking, session):
+    if booking is None:
+        return
+    if not _holds_for_session(booking, session):
+        if booking.stripe_checkout_session_id == session.get("id"):
+            await payments.mark_checkout_closed(conn, booking.id)
         return
     after.moved = await release_hold(conn, booking.id, now=datetime.now(UTC))
 

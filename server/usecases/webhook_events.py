@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from server.models import providers, stripe_events
 from server.usecases.checkout_events import (
     AfterCommit,
+    async_payment_succeeded,
     charge_refunded,
     checkout_session_completed,
     checkout_session_expired,
@@ -35,6 +36,8 @@ class StripeEvent(BaseModel):
     id: str = Field(min_length=1, max_length=255)
     type: str = Field(min_length=1, max_length=255)
     data: EventData
+    # Live or test mode; an event of the other mode than our key's is ignored.
+    livemode: bool | None = None
 
 
 async def account_updated(
@@ -61,6 +64,9 @@ HANDLERS: dict[str, EventHandler] = {
     "account.updated": account_updated,
     "checkout.session.completed": checkout_session_completed,
     "checkout.session.expired": checkout_session_expired,
+    # Delayed payment methods (SEPA, ACH, Bacs…): completed unpaid first, then one of these.
+    "checkout.session.async_payment_succeeded": async_payment_succeeded,
+    "checkout.session.async_payment_failed": checkout_session_expired,
     "charge.refunded": charge_refunded,
 }
 

@@ -44,11 +44,23 @@ def checkout_routes(stand_in: StripeStandIn) -> list[tuple[str, re.Pattern[str],
     async def refund(match: re.Match[str], form: Form) -> Answer:
         return 200, _create_refund(stand_in, form)
 
+    async def retrieve_intent(match: re.Match[str], form: Form) -> Answer:
+        intent = stand_in.payment_intents.get(match["id"])
+        if intent is None:
+            raise StripeRequestError(
+                404,
+                f"No such payment_intent: '{match['id']}'",
+                param="intent",
+                code="resource_missing",
+            )
+        return 200, _public(intent)
+
     return [
         ("POST", re.compile(r"/v1/checkout/sessions"), create),
         ("GET", re.compile(session), retrieve),
         ("POST", re.compile(session + "/expire"), expire),
         ("POST", re.compile(r"/v1/refunds"), refund),
+        ("GET", re.compile(r"/v1/payment_intents/(?P<id>pi_\w+)"), retrieve_intent),
     ]
 
 
@@ -116,9 +128,13 @@ def _session(stand_in: StripeStandIn, session_id: str) -> dict[str, Any]:
     return _public(found)
 
 
-def complete_payment(stand_in: StripeStandIn, session_id: str) -> dict[str, Any]:
+def complete_payment(
+    stand_in: StripeStandIn, session_id: str, *, delayed: bool = False
+) -> dict[str, Any]:
     """The customer pays on the hosted page: the session completes with a PaymentIntent; the
-    session as `checkout.session.completed` carries it."""
+    session as `checkout.session.completed` carries it. `delayed`: a method such as SEPA Direct
+    Debit, whose money arrives days later: the session completes `unpaid` and the PaymentIntent
+    is `processing` until `settle_delayed_payment`."""
     session = stand_in.checkout_sessions[session_id]
     assert session["status"] == "open", f"cannot pay a {session['status']} session"
     intent_data = session["_payment_intent_data"]
@@ -136,6 +152,22 @@ def complete_payment(stand_in: StripeStandIn, session_id: str) -> dict[str, Any]
         "metadata": intent_data.get("metadata", {}),
     }
     session.update(status="complete", payment_status="paid", payment_intent=intent_id)
+    if delayed:
+        stand_in.payment_intents[intent_id]["status"] = "processing"
+        session["payment_status"] = "unpaid"
+    return _public(session)
+
+
+def settle_delayed_payment(
+    stand_in: StripeStandIn, session_id: str, *, succeeded: bool
+) -> dict[str, Any]:
+    """A delayed payment ends: the session as `checkout.session.async_payment_succeeded` (or
+    `…_failed`) carries it."""
+    session = stand_in.checkout_sessions[session_id]
+    intent = stand_in.payment_intents[session["payment_intent"]]
+    assert intent["status"] == "processing", f"the payment is {intent['status']}"
+    intent["status"] = "succeeded" if succeeded else "requires_payment_method"
+    session["payment_status"] = "paid" if succeeded else "unpaid"
     return _public(session)
 
 

@@ -4,7 +4,10 @@ It serves the endpoints Appointly calls, over real HTTP, so the real `stripe` SD
 Bearer authentication with SECRET_KEY, form-encoded bodies with nested keys, required fields,
 idempotency keys, and Stripe's error format. Every request is recorded so tests can assert on
 what was sent; `fail_next` makes a call fail and `hold_until_concurrent` lines calls up so a
-race is certain rather than likely.
+race is certain rather than likely. `outage` makes every call answer 500 or never answer in
+time (Stripe down or black-holed), and `pause` keeps calls waiting until the test lets them go
+(a request is "still talking to Stripe"). As at Stripe, a second request with an idempotency
+key whose first request is still in flight answers 409 (the SDK retries it).
 
 Adding an endpoint is one method and one line in `_routes`.
 """
@@ -131,6 +134,10 @@ class StripeStandIn:
         self._failures: list[_Failure] = []
         self._holds: dict[tuple[str, str], _Hold] = {}
         self._idempotent: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+        self._in_flight: set[tuple[str, str]] = set()
+        self._outage: str | None = None  # None, "error" or "timeout"
+        self._outage_gone = asyncio.Event()
+        self._paused: dict[tuple[str, str], asyncio.Event] = {}
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = [
             ("POST", re.compile(r"/v1/accounts"), self._create_account),
             ("GET", re.compile(r"/v1/accounts/(?P<id>acct_\w+)"), self._retrieve_account),
@@ -168,6 +175,11 @@ class StripeStandIn:
         self._failures.clear()
         self._holds.clear()
         self._idempotent.clear()
+        self._in_flight.clear()
+        self.end_outage()
+        for paused in self._paused.values():
+            paused.set()
+        self._paused.clear()
 
     def fail_next(
         self,
@@ -185,6 +197,30 @@ class StripeStandIn:
     def hold_until_concurrent(self, method: str, path: str, count: int) -> None:
         """Answer none of the next `count` `method path` requests until all have arrived."""
         self._holds[(method, path)] = _Hold(count)
+
+    def outage(self, kind: str = "error") -> None:
+        """Until `end_outage`: every request answers 500 (`"error"`, retryable, as Stripe's own
+        trouble looks) or gets no answer until the outage ends (`"timeout"`)."""
+        assert kind in ("error", "timeout")
+        self._outage = kind
+        self._outage_gone = asyncio.Event()
+
+    def end_outage(self) -> None:
+        self._outage = None
+        self._outage_gone.set()
+
+    def pause(self, method: str, path: str) -> None:
+        """Keep every `method path` request waiting (recorded, unanswered) until `resume`."""
+        self._paused[(method, path)] = asyncio.Event()
+
+    def resume(self, method: str, path: str) -> None:
+        self._paused.pop((method, path)).set()
+
+    async def wait_for_requests(self, method: str, path: str, count: int) -> None:
+        """Until `count` `method path` requests have arrived (5 s at most)."""
+        async with asyncio.timeout(5):
+            while len(self.requests_to(method, path)) < count:
+                await asyncio.sleep(0.01)
 
     def requests_to(self, method: str, path: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.method == method and r.path == path]
@@ -212,6 +248,10 @@ class StripeStandIn:
         form = parse_form(raw)
         self.requests.append(RecordedRequest(method, path, form, dict(request.headers)))
         await self._wait_for_hold(method, path)
+        if self._outage == "timeout":
+            await self._outage_gone.wait()  # the client gives up first
+        if self._outage == "error":
+            return self._error(StripeRequestError(500, "Stripe is down."), should_retry=True)
         try:
             self._check_api_key(request.headers.get("Authorization", ""))
             if method == "POST" and request.mimetype != "application/x-www-form-urlencoded":
@@ -226,9 +266,21 @@ class StripeStandIn:
             if method == "POST" and idempotency[1] and idempotency in self._idempotent:
                 status, body = self._idempotent[idempotency]
                 return _json(body, status, {"Idempotent-Replayed": "true"})
-            status, body = await self._dispatch(method, path, form)
+            if method == "POST" and idempotency[1] and idempotency in self._in_flight:
+                raise StripeRequestError(
+                    409,
+                    "There is currently another in-progress request using this Stripe API "
+                    "key and idempotency key. Please try again later.",
+                    code="idempotency_key_in_use",
+                )
+            self._in_flight.add(idempotency)
+            try:
+                await self._wait_while_paused(method, path)
+                status, body = await self._dispatch(method, path, form)
+            finally:
+                self._in_flight.discard(idempotency)
         except StripeRequestError as error:
-            return self._error(error)
+            return self._error(error, should_retry=error.status == 409)
         if method == "POST" and idempotency[1]:
             self._idempotent[idempotency] = (status, body)
         return _json(body, status)
@@ -250,6 +302,12 @@ class StripeStandIn:
                 self._failures.remove(failure)
                 return failure
         return None
+
+    async def _wait_while_paused(self, method: str, path: str) -> None:
+        paused = self._paused.get((method, path))
+        if paused is not None:
+            async with asyncio.timeout(10):
+                await paused.wait()
 
     async def _wait_for_hold(self, method: str, path: str) -> None:
         hold = self._holds.get((method, path))
