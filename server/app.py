@@ -112,8 +112,8 @@ def create_app(config: Config | None = None) -> Quart:
     for module in BLUEPRINTS:
         app.register_blueprint(module.blueprint)
     # Rate limits and access logs see the client's address, not the load balancer's.
-    trusted_proxies = config.forwarded_allow_ips
-    app.asgi_app = TrustedProxyHeaders(app.asgi_app, trusted_proxies)  # type: ignore[method-assign]
+    behind_proxies = TrustedProxyHeaders(app.asgi_app, config.forwarded_allow_ips)
+    app.asgi_app = behind_proxies  # type: ignore[method-assign, assignment]
     app.teardown_request(release_db)
     app.teardown_websocket(release_db)
     app.before_serving(_open_connections)

@@ -13,6 +13,7 @@ from server.auth.session_user import optional_user, require_user
 from server.domain.bookings import clean_customer_details
 from server.domain.dates import parse_day
 from server.edge.api_docs import errors, responds
+from server.edge.client_limits import BOOKINGS, limited_per_client
 from server.edge.errors import APIError
 from server.infra.jsonio import json_response
 from server.infra.state import config, db, jobs, redis
@@ -94,6 +95,7 @@ def _booking_request(data: BookingBody) -> use_cases.BookingRequest:
 
 
 @blueprint.post("/api/bookings")
+@limited_per_client(BOOKINGS)
 @validate_request(BookingBody)
 @validate_headers(BookingHeaders)
 @responds(201, shapes.BookingCreated)
