@@ -10,7 +10,8 @@ command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
+# A new venv brings the setuptools its Python shipped with (3.11's has a known vulnerability).
+.venv/bin/python -m pip install --quiet --upgrade pip "setuptools>=78.1.1"
 if [ "${1:-}" = "dev" ]; then
     .venv/bin/python -m pip install --quiet -e '.[dev]'
     scripts/install_browser.sh

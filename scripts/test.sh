@@ -10,6 +10,8 @@ source scripts/services.sh
 echo "== ruff check"; .venv/bin/ruff check .
 echo "== ruff format --check"; .venv/bin/ruff format --check .
 echo "== mypy --strict"; .venv/bin/mypy
+# Fails on a known-vulnerable installed package; only warns if no advisory service answers.
+echo "== pip-audit"; .venv/bin/python scripts/audit_dependencies.py
 echo "== pytest"
 status=0
 .venv/bin/pytest "$@" || status=$?
