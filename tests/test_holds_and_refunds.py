@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -324,10 +325,65 @@ async def test_a_refund_stripe_fails_is_visible_and_retried_until_it_succeeds(
     assert await make_due_refunds(job_ctx, now=now + timedelta(minutes=1)) == 1
     refunded = await appointment_of(guest, booking)
     assert (refunded["payment_status"], refunded["refund_status"]) == ("refunded", "succeeded")
-    keys = {
+    keys = [
         r.headers["Idempotency-Key"] for r in stripe_stand_in.requests_to("POST", "/v1/refunds")
-    }
-    assert keys == {f"appointly-refund-{booking['appointment']['id']}"}
+    ]
+    # Stripe answered the first attempt, so the retry asks afresh under a new key.
+    appointment_id = booking["appointment"]["id"]
+    assert keys == [f"appointly-refund-{appointment_id}", f"appointly-refund-{appointment_id}-2"]
+
+
+async def test_a_refund_retried_after_a_stripe_error_is_not_answered_with_that_error_again(
+    guest: httpx.AsyncClient,
+    paid_service: dict[str, Any],
+    stripe_stand_in: StripeStandIn,
+    job_ctx: JobContext,
+) -> None:
+    """Stripe keeps an error answer under its idempotency key for 24 hours and replays it."""
+    booking = await book_first_slot(guest, paid_service)
+    await pay(guest, stripe_stand_in, booking)
+    assert (await guest.post(booking_api_path(booking, "/cancel"))).status_code == 200
+    now = datetime.now().astimezone()
+
+    stripe_stand_in.fail_next(500, method="POST", path="/v1/refunds", remembered=True)
+    assert await make_due_refunds(job_ctx, now=now) == 0
+    assert await make_due_refunds(job_ctx, now=now + timedelta(minutes=1)) == 1
+
+    refunded = await appointment_of(guest, booking)
+    assert (refunded["payment_status"], refunded["refund_status"]) == ("refunded", "succeeded")
+    replayed = [
+        r
+        for r in stripe_stand_in.requests_to("POST", "/v1/refunds")
+        if r.headers["Idempotency-Key"] == f"appointly-refund-{booking['appointment']['id']}"
+    ]
+    assert len(replayed) == 1  # the remembered error was never asked for again
+
+
+async def test_a_refund_retried_after_a_network_error_sends_the_same_idempotency_key(
+    paid_service: dict[str, Any],
+    guest: httpx.AsyncClient,
+    stripe_stand_in: StripeStandIn,
+    job_ctx: JobContext,
+    db: asyncpg.Connection,
+) -> None:
+    """No answer means the refund may have been made: only the same key makes a retry safe."""
+    booking = await book_first_slot(guest, paid_service)
+    await pay(guest, stripe_stand_in, booking)
+    assert (await guest.post(booking_api_path(booking, "/cancel"))).status_code == 200
+    now = datetime.now().astimezone()
+    unreachable = replace(job_ctx["config"], stripe_api_base="http://127.0.0.1:9")
+    assert await make_due_refunds({**job_ctx, "config": unreachable}, now=now) == 0
+    stored = await db.fetchrow(
+        "SELECT attempts, stripe_idempotency_key FROM refunds WHERE appointment_id = $1::uuid",
+        booking["appointment"]["id"],
+    )
+    assert (stored["attempts"], stored["stripe_idempotency_key"]) == (1, None)
+
+    assert await make_due_refunds(job_ctx, now=now + timedelta(minutes=1)) == 1
+    keys = [
+        r.headers["Idempotency-Key"] for r in stripe_stand_in.requests_to("POST", "/v1/refunds")
+    ]
+    assert keys == [f"appointly-refund-{booking['appointment']['id']}"]
 
 
 async def test_a_refund_that_keeps_failing_stays_failed_after_the_last_attempt(

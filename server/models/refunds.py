@@ -24,11 +24,13 @@ class Refund:
     last_error: str | None
     next_attempt_at: datetime | None
     stripe_refund_id: str | None
+    # The Stripe idempotency key of the next attempt; None: the first one (see sql/0011).
+    stripe_idempotency_key: str | None = None
 
 
 REFUND_COLUMNS = """
     id, appointment_id, payment_intent_id, status, attempts, last_error, next_attempt_at,
-    stripe_refund_id
+    stripe_refund_id, stripe_idempotency_key
 """
 
 
@@ -125,15 +127,24 @@ async def insert_succeeded_refund(
 
 
 async def mark_refund_failed(
-    conn: asyncpg.Connection, refund_id: UUID, error: str, retry_at: datetime | None
+    conn: asyncpg.Connection,
+    refund_id: UUID,
+    error: str,
+    retry_at: datetime | None,
+    *,
+    next_idempotency_key: str | None = None,
 ) -> None:
-    """Record a failed attempt; `retry_at` None means we gave up and it stays failed."""
+    """Record a failed attempt; `retry_at` None means we gave up and it stays failed.
+
+    `next_idempotency_key` replaces the key the next attempt sends (None keeps it).
+    """
     await conn.execute(
         """
         UPDATE refunds
            SET status = 'failed',
                last_error = left($2, 1000),
                next_attempt_at = $3,
+               stripe_idempotency_key = COALESCE($4, stripe_idempotency_key),
                updated_at = clock_timestamp()
          WHERE id = $1
            AND status <> 'succeeded'
@@ -142,4 +153,5 @@ async def mark_refund_failed(
         refund_id,
         error,
         retry_at,
+        next_idempotency_key,
     )

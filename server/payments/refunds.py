@@ -19,6 +19,20 @@ class RefundOutcome:
     succeeded: bool
     stripe_refund_id: str | None = None
     error: str | None = None
+    # Stripe answered (with an error): it remembers that answer under the idempotency key, so
+    # the next attempt needs a new key. False after a network error, when the request may have
+    # reached Stripe and only the same key makes a retry safe.
+    stripe_answered: bool = False
+
+
+def idempotency_key(refund: Refund) -> str:
+    """The key this attempt sends: the refund's stored one, else the first one."""
+    return refund.stripe_idempotency_key or f"appointly-refund-{refund.appointment_id}"
+
+
+def next_idempotency_key(refund: Refund) -> str:
+    """A fresh key for the attempt after an error answer to attempt number `refund.attempts`."""
+    return f"appointly-refund-{refund.appointment_id}-{refund.attempts + 1}"
 
 
 def refund_params(refund: Refund) -> dict[str, Any]:
@@ -36,16 +50,20 @@ async def create_stripe_refund(client: stripe.StripeClient, refund: Refund) -> R
     try:
         made = await client.v1.refunds.create_async(
             params=refund_params(refund),  # type: ignore[arg-type]
-            options={"idempotency_key": f"appointly-refund-{refund.appointment_id}"},
+            options={"idempotency_key": idempotency_key(refund)},
         )
     except stripe.InvalidRequestError as error:
         if error.code == "charge_already_refunded":
             return RefundOutcome(succeeded=True)  # refunded already, e.g. from the dashboard
+        return RefundOutcome(succeeded=False, error=_describe(error), stripe_answered=True)
+    except stripe.APIConnectionError as error:
         return RefundOutcome(succeeded=False, error=_describe(error))
     except stripe.StripeError as error:
-        return RefundOutcome(succeeded=False, error=_describe(error))
+        return RefundOutcome(succeeded=False, error=_describe(error), stripe_answered=True)
     if made.status in ("failed", "canceled"):
-        return RefundOutcome(succeeded=False, error=f"Stripe refund {made.id} is {made.status}")
+        return RefundOutcome(
+            succeeded=False, error=f"Stripe refund {made.id} is {made.status}", stripe_answered=True
+        )
     return RefundOutcome(succeeded=True, stripe_refund_id=made.id)
 
 

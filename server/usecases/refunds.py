@@ -2,7 +2,8 @@
 
 The request is a row in `refunds` (server.models.refunds), so it survives a lost nudge, a
 Redis outage or a crashed worker: `process_refunds` claims due rows, calls Stripe outside any
-transaction with one idempotency key per appointment (a retry can never refund twice), and
+transaction with the refund's idempotency key (a retry after a network error can never refund
+twice; after an error answer, which Stripe would replay for 24 hours, the key is renewed), and
 records the answer. A failed attempt is retried with exponential backoff until MAX_ATTEMPTS;
 after that the refund stays `failed`, visible to the provider as the booking's refund_status.
 """
@@ -23,7 +24,7 @@ from server.infra.job_queue import enqueue_job, retry_delay
 from server.models import payments, refunds
 from server.models.appointments import Appointment
 from server.models.refunds import Refund
-from server.payments.refunds import RefundOutcome, create_stripe_refund
+from server.payments.refunds import RefundOutcome, create_stripe_refund, next_idempotency_key
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,15 @@ async def record_refund_outcome(
     gave_up = refund.attempts >= MAX_ATTEMPTS
     delay = retry_delay(refund.attempts, first=FIRST_RETRY, longest=LONGEST_RETRY)
     retry_at = None if gave_up else now + delay
-    await refunds.mark_refund_failed(conn, refund.id, outcome.error or "unknown error", retry_at)
+    await refunds.mark_refund_failed(
+        conn,
+        refund.id,
+        outcome.error or "unknown error",
+        retry_at,
+        # Stripe replays its remembered answer to a key it has seen: after an error answer the
+        # next attempt asks afresh; after a network error it repeats the same request.
+        next_idempotency_key=next_idempotency_key(refund) if outcome.stripe_answered else None,
+    )
     log.warning(
         "refund of booking %s failed (attempt %d%s): %s",
         refund.appointment_id,

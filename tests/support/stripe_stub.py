@@ -63,6 +63,7 @@ class _Failure:
     retryable: bool
     method: str | None
     path: str | None
+    remembered: bool = False
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method is None or self.method == method) and (
@@ -189,10 +190,13 @@ class StripeStandIn:
         retryable: bool = False,
         method: str | None = None,
         path: str | None = None,
+        remembered: bool = False,
     ) -> None:
         """Make the next matching request fail. Unless `retryable`, the answer carries
-        `Stripe-Should-Retry: false`, so the SDK gives up at once as it would for real."""
-        self._failures.append(_Failure(status, message, retryable, method, path))
+        `Stripe-Should-Retry: false`, so the SDK gives up at once as it would for real.
+        `remembered`: like Stripe for an error raised once the request ran, the answer is kept
+        under the request's Idempotency-Key and replayed to every request with that key."""
+        self._failures.append(_Failure(status, message, retryable, method, path, remembered))
 
     def hold_until_concurrent(self, method: str, path: str, count: int) -> None:
         """Answer none of the next `count` `method path` requests until all have arrived."""
@@ -256,16 +260,16 @@ class StripeStandIn:
             self._check_api_key(request.headers.get("Authorization", ""))
             if method == "POST" and request.mimetype != "application/x-www-form-urlencoded":
                 raise StripeRequestError(400, "Request bodies must be form-encoded.")
-            failure = self._take_failure(method, path)
-            if failure is not None:
-                return self._error(
-                    StripeRequestError(failure.status, failure.message),
-                    should_retry=failure.retryable,
-                )
             idempotency = (path, request.headers.get("Idempotency-Key", ""))
             if method == "POST" and idempotency[1] and idempotency in self._idempotent:
                 status, body = self._idempotent[idempotency]
                 return _json(body, status, {"Idempotent-Replayed": "true"})
+            failure = self._take_failure(method, path)
+            if failure is not None:
+                error = StripeRequestError(failure.status, failure.message)
+                if failure.remembered and method == "POST" and idempotency[1]:
+                    self._idempotent[idempotency] = (error.status, _error_body(error))
+                return self._error(error, should_retry=failure.retryable)
             if method == "POST" and idempotency[1] and idempotency in self._in_flight:
                 raise StripeRequestError(
                     409,
@@ -321,14 +325,8 @@ class StripeStandIn:
             await hold.released.wait()
 
     def _error(self, error: StripeRequestError, *, should_retry: bool = False) -> Response:
-        kind = "api_error" if error.status >= 500 else "invalid_request_error"
-        body: dict[str, Any] = {"type": kind, "message": error.message}
-        if error.param:
-            body["param"] = error.param
-        if error.code:
-            body["code"] = error.code
         headers = {"Stripe-Should-Retry": "true" if should_retry else "false"}
-        return _json({"error": body}, error.status, headers)
+        return _json(_error_body(error), error.status, headers)
 
     # --- Endpoints ----------------------------------------------------------------------------
 
@@ -394,6 +392,16 @@ class StripeStandIn:
         }
         self.account_links.append({**link, "account": account["id"], "form": form})
         return 200, link
+
+
+def _error_body(error: StripeRequestError) -> dict[str, Any]:
+    kind = "api_error" if error.status >= 500 else "invalid_request_error"
+    body: dict[str, Any] = {"type": kind, "message": error.message}
+    if error.param:
+        body["param"] = error.param
+    if error.code:
+        body["code"] = error.code
+    return {"error": body}
 
 
 def _json(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:
