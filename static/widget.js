@@ -134,6 +134,13 @@ a{color:#4f46e5}
     }
   }
 
+  // 120 → "2 hours", 1440 → "24 hours", 2880 → "2 days" (as static/js/rule-text.js words it).
+  function span(minutes) {
+    const [n, unit] =
+      minutes >= 2880 && minutes % 1440 === 0 ? [minutes / 1440, "day"] : minutes >= 60 && minutes % 60 === 0 ? [minutes / 60, "hour"] : [minutes, "minute"];
+    return `${n} ${unit}${n === 1 ? "" : "s"}`;
+  }
+
   function newKey() {
     const bytes = crypto.getRandomValues(new Uint8Array(16));
     return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
@@ -219,6 +226,7 @@ a{color:#4f46e5}
       this.box.replaceChildren(
         h("h2", { text: s.name }),
         h("p", { class: "meta", text: `${s.provider.business_name} · ${price(s.price_cents, s.currency)} · ${s.duration_minutes} min` }),
+        this.rules(),
         this.status,
         this.picker,
         this.form,
@@ -226,6 +234,27 @@ a{color:#4f46e5}
         this.result,
         h("p", { class: "by", text: `Times in ${this.zone} · Booking by Appointly` }),
       );
+    }
+
+    /** The booking rules where they bite: how soon a time can be booked, until when it can be cancelled. */
+    rules() {
+      const s = this.service;
+      const rules = [];
+      if (s.min_notice_minutes) rules.push(`Book at least ${span(s.min_notice_minutes)} ahead`);
+      if (s.cancel_cutoff_minutes) rules.push(`Free cancellation until ${span(s.cancel_cutoff_minutes)} before`);
+      return rules.length ? h("p", { class: "meta", "data-rules": "", text: rules.join(" · ") }) : null;
+    }
+
+    /** "Free cancellation until Mon 23 Nov, 09:30" for a booking, in the provider's zone. */
+    cancelNote(booking) {
+      const minutes = this.service.cancel_cutoff_minutes;
+      if (!minutes) return null;
+      const deadline = new Date(Date.parse(booking.start_time) - minutes * 60000);
+      const text =
+        deadline <= new Date()
+          ? `It starts in less than ${span(minutes)}, so it can't be cancelled online.`
+          : `Free cancellation until ${new Intl.DateTimeFormat(undefined, { timeZone: this.zone, weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(deadline)}.`;
+      return h("p", { class: "muted", text });
     }
 
     buildForm() {
@@ -470,6 +499,7 @@ a{color:#4f46e5}
           ".",
         ),
         booking.status === "PENDING" ? h("p", { class: "muted", text: "The provider will confirm your booking." }) : null,
+        this.cancelNote(booking),
         h(
           "p",
           { class: "links" },

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
-from server.routes.customer_pages import price_label
+from server.routes.customer_pages import price_label, when_label
 from tests.conftest import BecomeProvider, LiveApp
 from tests.support.booking import book, create_service, free_slots, tomorrow
 
@@ -155,3 +157,32 @@ async def test_the_bookings_list_needs_a_signed_in_customer(
     assert f'href="/bookings/{slot["id"]}"' in listed
     own = await guest.get(f"/bookings/{slot['id']}")
     assert own.status_code == 200 and "Sports massage" in own.text
+
+
+async def test_the_service_page_and_booking_form_say_the_rules_where_they_bite(
+    guest: httpx.AsyncClient, client: httpx.AsyncClient, become_provider: BecomeProvider
+) -> None:
+    await become_provider(business_name="Harbour Physio")
+    strict = await create_service(
+        client, name="Sports massage", min_notice_minutes=120, cancel_cutoff_minutes=2880
+    )
+    page = (await guest.get(f"/services/{strict['id']}")).text
+    assert "Book at least 2 hours ahead" in page
+    assert "Book up to 30 days ahead" in page
+    assert "Free cancellation until 2 days before" in page
+
+    in_two_days = tomorrow() + timedelta(days=2)
+    later = (await free_slots(guest, strict["id"], in_two_days))[-1]
+    form = (await guest.get(f"/services/{strict['id']}/book", params={"slot": later["id"]})).text
+    starts = datetime.fromisoformat(later["start_time"])
+    deadline = when_label((starts - timedelta(days=2)).astimezone(ZoneInfo("Europe/London")))
+    assert f"Free cancellation until 2 days before: until {deadline}." in form
+    assert "Book at least 2 hours ahead." in form
+    soon = (await free_slots(guest, strict["id"], tomorrow()))[-1]
+    form = (await guest.get(f"/services/{strict['id']}/book", params={"slot": soon["id"]})).text
+    assert "This time is less than 2 days away: once booked, it can't be cancelled online." in form
+
+    relaxed = await create_service(client, name="Chat")
+    page = (await guest.get(f"/services/{relaxed['id']}")).text
+    assert "Book at least" not in page
+    assert "Free cancellation until the start" in page

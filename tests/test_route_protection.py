@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from server.edge.security import is_public_state_changing
-from tests.conftest import LiveApp
+from tests.conftest import LiveApp, make_provider
+from tests.support.booking import service_body
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -95,3 +96,93 @@ def test_the_servers_public_list_matches_this_review_list(live_app: LiveApp) -> 
 @pytest.mark.parametrize("rule", sorted(PUBLIC_STATE_CHANGING))
 def test_the_reviewed_public_routes_are_public_on_the_server(rule: str) -> None:
     assert is_public_state_changing(rule)
+
+
+# --- Pages ---------------------------------------------------------------------------------------
+
+# Who may open each page is a decision too: a page added to the page blueprints must be listed
+# here, either public or with where a signed-out visitor is sent instead.
+PUBLIC_PAGES = frozenset(
+    {
+        "/",
+        "/signup",
+        "/login",
+        "/forgot-password",
+        "/reset-password",
+        "/verify-email",
+        "/services",
+        "/services/<id>",
+        "/services/<id>/book",
+        "/bookings/<id>",
+    }
+)
+PAGES_FOR_SIGNED_IN = {
+    "/dashboard": "/login?next=/dashboard",
+    "/bookings": "/login?next=/bookings",
+    "/onboarding": "/signup?next=/onboarding",
+    "/add-service": "/login?next=/add-service",
+    "/embed": "/login?next=/embed",
+    "/availability": "/login?next=/availability",
+    "/services/<id>/edit": "/login?next=/services/<id>/edit",
+}
+# A signed-in user who is not a provider is sent to /onboarding from these.
+PROVIDER_PAGES = ("/add-service", "/embed", "/availability", "/services/<id>/edit")
+PAGE_BLUEPRINTS = ("pages.", "customer_pages.")
+
+
+def _page_routes(live_app: LiveApp) -> list[str]:
+    return sorted(
+        _normalised(rule.rule)
+        for rule in live_app.app.url_map.iter_rules()
+        if not getattr(rule, "websocket", False) and rule.endpoint.startswith(PAGE_BLUEPRINTS)
+    )
+
+
+def test_every_page_is_reviewed_as_public_or_for_signed_in_users(live_app: LiveApp) -> None:
+    pages = _page_routes(live_app)
+    assert "/services/<id>/edit" in pages  # the walk really sees the app's pages
+    reviewed = PUBLIC_PAGES | PAGES_FOR_SIGNED_IN.keys()
+    assert [page for page in pages if page not in reviewed] == []
+
+
+@pytest.mark.parametrize("page", sorted(PAGES_FOR_SIGNED_IN))
+async def test_a_signed_out_visitor_is_sent_to_sign_in_from_pages_that_need_an_account(
+    page: str, client: httpx.AsyncClient
+) -> None:
+    some_id = str(uuid.uuid4())
+    response = await client.get(page.replace("<id>", some_id))
+    assert response.status_code == 302
+    assert response.headers["location"] == PAGES_FOR_SIGNED_IN[page].replace("<id>", some_id)
+
+
+async def test_a_user_who_is_not_a_provider_is_sent_to_onboarding_from_provider_pages(
+    client: httpx.AsyncClient,
+) -> None:
+    signup = await client.post(
+        "/api/auth/signup",
+        json={"email": "customer@example.com", "password": "correct horse", "name": "C"},
+    )
+    assert signup.status_code == 201
+    for page in PROVIDER_PAGES:
+        response = await client.get(page.replace("<id>", str(uuid.uuid4())))
+        assert (response.status_code, response.headers.get("location")) == (302, "/onboarding")
+
+
+async def test_only_its_owner_can_open_a_services_editor(
+    live_app: LiveApp, client: httpx.AsyncClient
+) -> None:
+    await make_provider(client, business_name="Ada's Clinic")
+    created = await client.post("/api/services", json=service_body(name="Sports massage"))
+    assert created.status_code == 201, created.text
+    editor = f"/services/{created.json()['service']['id']}/edit"
+    assert (await client.get(editor)).status_code == 200
+    async with live_app.client() as rival:
+        await make_provider(rival, business_name="Rival", email="rival@example.com")
+        for path in (editor, f"/services/{uuid.uuid4()}/edit", "/services/not-an-id/edit"):
+            response = await rival.get(path)
+            assert response.status_code == 404, path
+            assert "Service not found" in response.text
+    assert (
+        await client.delete(editor.removesuffix("/edit").replace("/services", "/api/services"))
+    ).status_code == 204
+    assert (await client.get(editor)).status_code == 404

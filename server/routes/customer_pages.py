@@ -17,7 +17,7 @@ from werkzeug.wrappers.response import Response as WerkzeugResponse
 
 from server.auth.session_user import optional_user
 from server.domain.appointments import PaymentStatus, Status
-from server.domain.cutoffs import customer_change_deadline
+from server.domain.cutoffs import customer_change_deadline, customer_may_change
 from server.domain.dates import format_day
 from server.domain.money import format_amount
 from server.edge.errors import APIError
@@ -26,6 +26,7 @@ from server.models.appointments import Appointment, select_customer_appointments
 from server.models.service_search import search_services, select_categories
 from server.models.services import Service, select_service
 from server.models.slots import Slot, select_slot
+from server.routes.rule_text import RuleTexts
 from server.usecases.bookings import get_booking
 from server.usecases.bookings import manage_url as manage_link
 
@@ -153,7 +154,11 @@ async def service_page(service_id: str) -> Page:
     if service is None:
         return await _not_found_page("Service not found")
     return await render_template(
-        "service.html", user=await optional_user(), service=service, price_label=price_label
+        "service.html",
+        user=await optional_user(),
+        service=service,
+        price_label=price_label,
+        rules=RuleTexts.of(service, config().slot_horizon_days),
     )
 
 
@@ -168,6 +173,7 @@ async def book_page(service_id: str) -> Page:
     if slot is None or slot.service_id != service.id:
         return redirect(f"/services/{service.id}")
     starts = slot.starts_at.astimezone(service.provider.zone)
+    rules = RuleTexts.of(service, config().slot_horizon_days)
     return await render_template(
         "book.html",
         user=await optional_user(),
@@ -176,6 +182,11 @@ async def book_page(service_id: str) -> Page:
         slot_gone=_gone(slot),
         when=when_label(starts),
         price_label=price_label,
+        rules=rules,
+        cancel_until=when_label(customer_change_deadline(starts, service.cancel_cutoff_minutes)),
+        cancel_closed=not customer_may_change(
+            slot.starts_at, service.cancel_cutoff_minutes, _now()
+        ),
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import cache
 from urllib.parse import quote
+from uuid import UUID
 from zoneinfo import available_timezones
 
 from quart import Blueprint, redirect, render_template, request
@@ -18,14 +19,15 @@ from server.domain.money import ZERO_DECIMAL_CURRENCIES
 from server.domain.redirects import local_path
 from server.infra.state import config, db, release_db
 from server.models.providers import Provider, select_provider_by_user
-from server.models.services import select_provider_services
+from server.models.services import Service, select_provider_services, select_service
 from server.models.showcase import select_showcase_service
 from server.models.users import User
+from server.routes.rule_text import span_parts
 from server.usecases.stripe_accounts import refresh_charges_enabled
 
 blueprint = Blueprint("pages", __name__)
 
-Page = str | WerkzeugResponse
+Page = str | WerkzeugResponse | tuple[str, int]
 
 DEFAULT_NEXT = "/dashboard"
 # Offered first in the currency picker; any ISO code the API accepts can be added here.
@@ -206,4 +208,74 @@ async def embed_page() -> Page:
         provider=provider,
         services=await select_provider_services(await db(), provider.id),
         widget_src=f"{config().base_url}/static/widget.js",
+    )
+
+
+async def _own_active_service(provider: Provider, raw_id: str) -> Service | None:
+    try:
+        service_id = UUID(raw_id)
+    except ValueError:
+        return None
+    service = await select_service(await db(), service_id)
+    if service is None or service.provider.id != provider.id or not service.is_active:
+        return None
+    return service
+
+
+def _price_text(price_cents: int, currency: str) -> str:
+    """What the price field shows: "45.00", or "4500" for a zero-decimal currency."""
+    if currency in ZERO_DECIMAL_CURRENCIES:
+        return str(price_cents)
+    return f"{price_cents // 100}.{price_cents % 100:02d}"
+
+
+@blueprint.get("/services/<service_id>/edit")
+async def edit_service_page(service_id: str) -> Page:
+    """The owner edits a service: details, price, hours, rules and date overrides, with a
+    preview of the next free times (the service's provider only; anyone else gets a 404)."""
+    user, provider = await _signed_in()
+    if user is None:
+        return _login_redirect(f"/services/{service_id}/edit")
+    if provider is None:
+        return redirect("/onboarding")
+    service = await _own_active_service(provider, service_id)
+    if service is None:
+        html = await render_template("error.html", status=404, title="Service not found", user=user)
+        return html, 404
+    # A currency set through the API may be missing from the picker: offer it first.
+    currencies: tuple[tuple[str, str], ...] = CURRENCIES
+    if service.currency not in dict(CURRENCIES):
+        currencies = ((service.currency, service.currency), *CURRENCIES)
+    return await render_template(
+        "edit_service.html",
+        user=user,
+        provider=provider,
+        service=service,
+        price_text=_price_text(service.price_cents, service.currency),
+        currencies=currencies,
+        zero_decimal=ZERO_DECIMAL_CURRENCIES,
+        weekdays=WEEKDAYS,
+        default_horizon_days=config().slot_horizon_days,
+        span_parts=span_parts,
+    )
+
+
+@blueprint.get("/availability")
+async def availability_page() -> Page:
+    """The provider's time off and a month of closed days and date overrides across services
+    (providers only)."""
+    user, provider = await _signed_in()
+    if user is None:
+        return _login_redirect("/availability")
+    if provider is None:
+        return redirect("/onboarding")
+    return await render_template(
+        "availability.html",
+        user=user,
+        provider=provider,
+        services=[
+            service
+            for service in await select_provider_services(await db(), provider.id)
+            if service.is_active
+        ],
     )

@@ -1,25 +1,15 @@
 // The new-service form: turns the price into minor units and the hours editor into `hours`.
 import { clearErrors, formValues, sendJSON, showAPIError, showFieldError, whileBusy } from "./api.js";
 import { checkHours, readHours, setUpHoursEditor } from "./hours-editor.js";
+import { selectedDecimals as decimalsOf, toMinorUnits } from "./money-input.js";
 
 const form = document.getElementById("service-form");
 const editor = form.querySelector(".hours-editor");
 const currency = document.getElementById("currency");
 const ALIASES = { price_cents: "price", invalid_price: "price" };
 
-/** "45.00" → 4500 (or 45 for a zero-decimal currency); null when it isn't a price. */
-export function toMinorUnits(text, decimals) {
-  const cleaned = String(text).trim().replace(/[\s,]/g, "");
-  const pattern = decimals === 0 ? /^\d+$/ : new RegExp(`^(\\d+)(?:\\.(\\d{1,${decimals}}))?$`);
-  const match = cleaned.match(pattern);
-  if (!match) return null;
-  if (decimals === 0) return Number(cleaned);
-  const fraction = (match[2] || "").padEnd(decimals, "0");
-  return Number(match[1]) * 10 ** decimals + Number(fraction);
-}
-
 function selectedDecimals() {
-  return Number(currency.selectedOptions[0]?.dataset.decimals ?? 2);
+  return decimalsOf(currency);
 }
 
 function optional(value) {

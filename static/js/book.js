@@ -3,10 +3,11 @@
 import { clearErrors, getJSON, sendJSON, showAPIError, showFieldError } from "./api.js";
 import { addDays, browserTimeZone, formatDay, formatMoment, formatPrices, formatTime } from "./formatting.js";
 import { LiveSlots, freeSlots } from "./live-slots.js";
+import { cancelDeadline, cancelText, span } from "./rule-text.js";
 
 const WATCHED_DAYS = 7;
 const ALTERNATIVES = 4;
-const GONE_CODES = new Set(["slot_taken", "slot_in_past", "slot_not_found"]);
+const GONE_CODES = new Set(["slot_taken", "slot_in_past", "slot_not_found", "slot_unavailable", "too_late_to_book"]);
 
 const form = document.querySelector("[data-book-form]");
 const message = document.querySelector("[data-slot-message]");
@@ -115,9 +116,22 @@ function useSlot(slot, { quiet }) {
   idempotencyKey = newKey();
   if (quiet) return;
   whenText.textContent = formatMoment(slot.start_time, timeZone);
+  describeCancellation(slot.start_time);
   const url = new URL(window.location.href);
   url.searchParams.set("slot", slot.id);
   history.replaceState(null, "", url);
+}
+
+// The cancellation rule as it applies to the chosen time (book.html words the first one).
+function describeCancellation(startIso) {
+  const note = document.querySelector("[data-cancel-rule]");
+  const minutes = Number(note.dataset.cancelCutoff);
+  if (!minutes) return;
+  const deadline = cancelDeadline(startIso, minutes);
+  note.textContent =
+    deadline.getTime() <= Date.now()
+      ? `This time is less than ${span(minutes)} away: once booked, it can't be cancelled online.`
+      : `${cancelText(minutes).slice(0, -1)}: until ${formatMoment(deadline.toISOString(), timeZone)}.`;
 }
 
 // --- Submitting ----------------------------------------------------------------------------------

@@ -273,6 +273,20 @@ function serviceItem(service) {
     badge.className = "badge";
     badge.textContent = "Inactive";
     item.append(badge);
+  } else {
+    item.append(editLink(service));
   }
   return item;
+}
+
+// "Edit" with the service's name for screen readers: hours, rules and single dates live there.
+function editLink(service) {
+  const link = document.createElement("a");
+  link.className = "service-edit-link";
+  link.href = `/services/${service.id}/edit`;
+  const name = document.createElement("span");
+  name.className = "visually-hidden";
+  name.textContent = ` ${service.name}`;
+  link.append("Edit", name);
+  return link;
 }

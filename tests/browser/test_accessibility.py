@@ -190,6 +190,49 @@ async def test_a_providers_pages_have_no_serious_accessibility_violations(
     assert audit.clean(), audit.report()
 
 
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+async def test_the_service_editor_and_availability_have_no_serious_accessibility_violations(
+    viewport: str, page: Page, phone_page: Page, live_app: LiveApp
+) -> None:
+    tab = tab_for(viewport, page, phone_page)
+    await become_provider_through_api(tab, timezone=ZONE)
+    response = await tab.request.post("/api/services", data=service_body(name="Sports massage"))
+    assert response.status == 201, await response.text()
+    service_id = (await response.json())["service"]["id"]
+    await guest_books(live_app, service_id)
+    day = tomorrow(ZONE).isoformat()
+    audit = AxeAudit()
+
+    await settle(tab, f"/services/{service_id}/edit")
+    await expect(tab.locator("[data-preview-live] .preview-clock").first).to_be_visible()
+    await audit.check(tab, "/services/{id}/edit")
+    # A date closed with a booking on it: the one-day editor and the conflicts are open.
+    calendar = tab.locator("[data-override-calendar]")
+    if not await calendar.locator(f'[data-date="{day}"]').count():
+        await calendar.get_by_role("button", name="Next month").click()
+    await calendar.locator(f'[data-date="{day}"]').click()
+    await tab.locator("[data-override-form] [data-day-open]").uncheck()
+    await tab.get_by_role("button", name="Save this date").click()
+    await expect(tab.locator("[data-conflicts]")).to_contain_text("Grace Hopper")
+    await tab.get_by_role("button", name="Save changes").click()
+    await expect(tab.locator("[data-save-status]")).not_to_be_empty()
+    await audit.check(tab, "/services/{id}/edit with an override, conflicts and a save")
+
+    await settle(tab, "/availability")
+    await expect(tab.locator("[data-time-off-status]")).to_have_text("No time off planned.")
+    await audit.check(tab, "/availability")
+    await tab.get_by_label("Starts on").fill(day)
+    await tab.get_by_role("button", name="Add time off").click()
+    await expect(tab.locator("[data-time-off-list] li")).to_have_count(1)
+    month = tab.locator("[data-month-calendar]")
+    if not await month.locator(f'[data-date="{day}"]').count():
+        await month.get_by_role("button", name="Next month").click()
+    await month.locator(f'[data-date="{day}"]').click()
+    await expect(tab.locator("[data-day-details]")).to_be_visible()
+    await audit.check(tab, "/availability with time off and a day's details")
+    assert audit.clean(), audit.report()
+
+
 # --- The widget, inside its shadow root ------------------------------------------------------
 
 

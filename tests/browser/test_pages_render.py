@@ -10,6 +10,7 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.browser.conftest import ConsoleWatch, become_provider_through_api, sign_up_through_api
 from tests.conftest import LiveApp
+from tests.support.booking import service_body
 
 pytestmark = pytest.mark.browser
 
@@ -107,6 +108,14 @@ async def test_every_page_loads_without_errors_and_fits_the_screen(
     await visit(tab, "/dashboard", "Hello, Ada Lovelace", width)
     await expect(tab.locator("[data-services-status]")).to_contain_text("No services yet")
     await visit(tab, "/add-service", "Add a service", width)
+
+    created = await tab.request.post("/api/services", data=service_body(name="Sports massage"))
+    assert created.status == 201, await created.text()
+    service_id = (await created.json())["service"]["id"]
+    await visit(tab, f"/services/{service_id}/edit", "Edit Sports massage", width)
+    await expect(tab.locator("[data-preview-live] .preview-clock").first).to_be_visible()
+    await visit(tab, "/availability", "Availability", width)
+    await expect(tab.locator("[data-time-off-status]")).to_have_text("No time off planned.")
 
 
 async def test_an_unknown_page_shows_the_styled_error_page(
