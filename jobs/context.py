@@ -10,6 +10,7 @@ from server.infra.config import Config, load_config
 from server.infra.db import create_pool
 from server.infra.redis_clients import open_redis
 from server.infra.runtime import resolve_services_async
+from server.usecases.effects import Effects, run_effects
 
 JobContext = dict[str, Any]
 
@@ -30,3 +31,9 @@ async def close_context(ctx: JobContext) -> None:
     pool = ctx.pop("pool", None)
     if pool is not None:
         await pool.close()
+
+
+async def run_job_effects(ctx: JobContext, effects: Effects) -> None:
+    """After a job's commit: publish with the app's Redis, nudge through arq's own client
+    (absent under `appointly run-job`, where the worker's sweeps pick the work up)."""
+    await run_effects(effects, ctx.get("app_redis"), ctx.get("redis"))

@@ -12,15 +12,13 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
-from realtime.publish import publish_slot_changes
 from server.domain.slots import horizon_end, local_today
 from server.infra.config import Config
 from server.models import services
-from server.models.slots import Slot
+from server.usecases.effects import Effects, run_effects
 from server.usecases.services import fill_slots
 
 log = logging.getLogger(__name__)
@@ -29,7 +27,7 @@ log = logging.getLogger(__name__)
 async def top_up_all_services(
     pool: Any, redis: Redis | None, config: Config, now: datetime | None = None
 ) -> int:
-    """Extend every active service's slots to the horizon; returns how many slots were added.
+    """Extend every active service's slots to its horizon; returns how many slots were added.
 
     `now` defaults to the clock; tests pass a later moment to act as if days had passed.
     """
@@ -38,10 +36,9 @@ async def top_up_all_services(
         due = await services.select_services_due_top_up(conn, now, config.slot_horizon_days)
     created = 0
     for service_id in due:
-        added, zone = await top_up_service(pool, service_id, now, config.slot_horizon_days)
-        if zone is not None:
-            await publish_slot_changes(redis, service_id, zone, changed=added)
-        created += len(added)
+        added, effects = await top_up_service(pool, service_id, now, config.slot_horizon_days)
+        await run_effects(effects, redis, None)
+        created += added
     if created:
         log.info("topped up %d slots across %d services", created, len(due))
     return created
@@ -49,15 +46,18 @@ async def top_up_all_services(
 
 async def top_up_service(
     pool: Any, service_id: UUID, now: datetime, horizon_days: int
-) -> tuple[list[Slot], ZoneInfo | None]:
-    """Generate the days after the service's last generated day, up to the horizon.
+) -> tuple[int, Effects]:
+    """Generate the days after the service's last generated day, up to its horizon
+    (`horizon_days` when it has none of its own).
 
-    Returns the new slots and the provider's zone they are shown in (None when skipped).
+    Returns how many slots were added, and the effects to run after the commit (watchers see
+    the new slots).
     """
     async with pool.acquire() as conn, conn.transaction():
         service = await services.lock_service(conn, service_id, skip_locked=True)
+        effects = Effects()
         if service is None or not service.is_active:
-            return [], None
+            return 0, effects
         today = local_today(now, service.provider.zone)
         last_day = horizon_end(today, service.horizon(horizon_days))
         generated_until = service.slots_generated_until
@@ -65,4 +65,5 @@ async def top_up_service(
         if generated_until is not None:
             first_day = max(today, generated_until + timedelta(days=1))
         added = await fill_slots(conn, service, first_day, last_day, now)
-        return added, service.provider.zone
+        effects.slots_changed(service.id, service.provider.zone, changed=added)
+        return len(added), effects

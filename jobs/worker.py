@@ -48,7 +48,8 @@ def worker_settings(config: Config) -> type:
             func(deliver_outbox, keep_result=0),
         ]
         cron_jobs: ClassVar[list[Any]] = [
-            cron(top_up_slots, hour={3}, minute={15}, run_at_startup=True),
+            # Hourly: a provider's new last day begins at their midnight, in any zone.
+            cron(top_up_slots, minute={15}, run_at_startup=True),
             cron(expire_holds, second={0, 30}),
             # The sweep behind every refund nudge; the backoff decides what is due.
             cron(process_refunds, second={20}),

@@ -7,10 +7,10 @@ import re
 import secrets
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from server.domain.accounts import normalise_email
 from server.domain.rules import RuleBroken
+from server.domain.zones import is_timezone
 
 MAX_NOTES = 2000
 MAX_NAME = 200
@@ -56,16 +56,6 @@ def clean_customer_details(
     if errors:
         raise RuleBroken("validation_error", "Some fields are missing or invalid.", fields=errors)
     return CustomerDetails(clean_name, clean_email, clean_phone, clean_notes, clean_zone)
-
-
-def is_timezone(name: str) -> bool:
-    if name not in available_timezones():
-        return False
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
 
 
 def new_manage_key() -> str:

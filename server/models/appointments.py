@@ -162,11 +162,17 @@ async def lock_slot(conn: asyncpg.Connection, slot_id: UUID) -> LockedSlot | Non
 
 
 async def lock_first_free_slot(
-    conn: asyncpg.Connection, service_id: UUID, day: date, now: datetime
+    conn: asyncpg.Connection,
+    service_id: UUID,
+    day: date,
+    now: datetime,
+    *,
+    skip_locked: bool = True,
 ) -> LockedSlot | None:
     """The day's earliest free slot past the service's minimum notice, locked; slots other
     claimants hold are skipped, so concurrent queue-mode bookings each take the next token
-    instead of queueing on one row."""
+    instead of queueing on one row. With `skip_locked=False` it waits for them instead."""
+    wait = "SKIP LOCKED" if skip_locked else ""
     row = await conn.fetchrow(
         f"""
         {_LOCKED_SLOT_QUERY}
@@ -177,13 +183,28 @@ async def lock_first_free_slot(
            AND a.occupies_slot
          ORDER BY a.starts_at
          LIMIT 1
-           FOR UPDATE OF a SKIP LOCKED
+           FOR UPDATE OF a {wait}
         """,
         service_id,
         day,
         now,
     )
     return None if row is None else LockedSlot(**dict(row))
+
+
+async def wait_for_slot_changes(conn: asyncpg.Connection, service_id: UUID) -> None:
+    """Wait until no transaction is changing the service's slots (a regeneration, a top-up or
+    a cancel's refill hold the service row's lock), and keep new ones off until this
+    transaction ends. The next statement then sees what they committed."""
+    await conn.execute(
+        """
+        SELECT id
+          FROM services
+         WHERE id = $1
+           FOR SHARE
+        """,
+        service_id,
+    )
 
 
 @dataclass(frozen=True)

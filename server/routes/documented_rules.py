@@ -14,9 +14,9 @@ Python's `\\s` (the rules strip with str.strip()) is what these patterns mean by
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import available_timezones
 
 from server.domain.accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from server.domain.zones import known_timezones
 
 MAX_EMAIL_LENGTH = 254
 MAX_NAME_LENGTH = 200
@@ -50,14 +50,14 @@ TEXT: dict[str, Any] = {"pattern": r"^[^\x00]*$"}
 
 def timezone() -> dict[str, Any]:
     """An IANA zone this server knows (check_timezone), exactly as spelled."""
-    return {"enum": sorted(available_timezones())}
+    return {"enum": sorted(known_timezones())}
 
 
 def timezone_field(max_length: int) -> dict[str, Any]:
     """An IANA zone this server knows (is_timezone), nothing but whitespace (none), or null."""
     return {
         "anyOf": [
-            {"type": "string", "enum": sorted(available_timezones())},
+            {"type": "string", "enum": sorted(known_timezones())},
             {"type": "string", "pattern": rf"^\s{{0,{max_length}}}$"},
             {"type": "null"},
         ]

@@ -22,6 +22,7 @@ from server.domain.appointments import (
     TRANSITIONS,
     InvalidTransition,
     Move,
+    PaymentStatus,
     next_status,
 )
 from server.domain.cutoffs import check_customer_may_cancel, check_provider_may_cancel
@@ -36,6 +37,8 @@ from server.usecases.refunds import PROCESS_REFUNDS, request_refund_if_paid
 from server.usecases.services import refill_day
 
 Authorize = Callable[[Appointment], None]
+# The worker job that closes the Checkout Sessions of unpaid bookings that ended.
+EXPIRE_HOLDS_JOB = "expire_holds"
 
 
 def appointment_not_found() -> APIError:
@@ -163,7 +166,17 @@ def _record_effects(result: MoveResult) -> None:
     effects.appointment_changed(after.provider_id, EVENT_FOR_STATUS[after.status], after.to_json())
     if result.refund_requested:
         effects.nudge(PROCESS_REFUNDS)
+    if _ended_unpaid_checkout(result):
+        effects.nudge(EXPIRE_HOLDS_JOB)  # so nobody can pay for it (the sweep would, later)
     effects.nudge(DELIVERY_JOB)
+
+
+def _ended_unpaid_checkout(result: MoveResult) -> bool:
+    return (
+        result.released is not None
+        and result.before.payment_status is PaymentStatus.AWAITING_PAYMENT
+        and result.after.stripe_checkout_session_id is not None
+    )
 
 
 async def _lock_service_of(conn: asyncpg.Connection, appointment_id: UUID) -> None:

@@ -221,6 +221,13 @@ async def _claim_first_free_slot(
         raise APIError(409, "service_unavailable", "This service is no longer taking bookings.")
     slot = await appointments.lock_first_free_slot(conn, service_id, day, now)
     if slot is None:
+        # Skipped rows may all be a regeneration's (deleted, their replacements not yet
+        # visible): once it has committed, look once more, waiting on held rows this time.
+        await appointments.wait_for_slot_changes(conn, service_id)
+        slot = await appointments.lock_first_free_slot(
+            conn, service_id, day, now, skip_locked=False
+        )
+    if slot is None:
         raise APIError(409, "day_full", "That day has no free times left.")
     return slot
 
