@@ -3,7 +3,7 @@
 import { clearErrors, getJSON, sendJSON, showAPIError, showFieldError } from "./api.js";
 import { addDays, browserTimeZone, formatDay, formatMoment, formatPrices, formatTime } from "./formatting.js";
 import { LiveSlots, freeSlots } from "./live-slots.js";
-import { cancelDeadline, cancelText, span } from "./rule-text.js";
+import { cancelDeadline, cancelText, noticeText, span } from "./rule-text.js";
 
 const WATCHED_DAYS = 7;
 const ALTERNATIVES = 4;
@@ -49,8 +49,25 @@ function checkChosenSlot(slots) {
     if (taken) markFree();
     return;
   }
-  if (!taken) markTaken("Sorry, that time was just booked by someone else.");
-  else showAlternatives();
+  if (taken) {
+    showAlternatives();
+    return;
+  }
+  taken = true;
+  bookButton.disabled = true;
+  // Unless the time came back meanwhile.
+  goneReason(now).then((text) => taken && markTaken(text));
+}
+
+// A time can go because someone booked it, or because it came inside the minimum notice
+// (the clock moved on, or the provider asked for more): the service's current rule decides.
+async function goneReason(slot) {
+  const { ok, data } = await getJSON(`/api/services/${encodeURIComponent(serviceId)}`);
+  const notice = ok ? data.service.min_notice_minutes : Number(form.dataset.noticeMinutes || 0);
+  if (slot && notice && Date.parse(slot.start_time) - Date.now() < notice * 60_000) {
+    return `${noticeText(notice).slice(0, -1)}: this time is now too soon.`;
+  }
+  return "Sorry, that time was just booked by someone else.";
 }
 
 function markTaken(text) {

@@ -383,3 +383,27 @@ async def test_the_widget_tells_visitors_the_notice_and_the_cancellation_cut_off
     await expect(widget.locator("[data-rules]")).to_have_text(
         "Book at least 2 hours ahead · Free cancellation until 24 hours before"
     )
+
+
+async def test_the_booking_form_says_so_when_its_time_comes_inside_the_minimum_notice(
+    page: Page, live_app: LiveApp
+) -> None:
+    async with live_app.client() as owner:
+        await make_provider(owner, business_name="Harbour Physio", email="harbour@example.com")
+        service = (await owner.post("/api/services", json=service_body(name="Massage"))).json()
+        service_id = service["service"]["id"]
+        slot = (await free_slots(owner, service_id, tomorrow(ZONE)))[0]
+        await page.goto(f"/services/{service_id}/book?slot={slot['id']}")
+        await page.get_by_label("Your name").fill("Grace Hopper")
+        await page.get_by_label("Email").fill("grace@example.com")
+        # The provider now asks for two days' notice: tomorrow is too soon.
+        changed = await owner.patch(
+            f"/api/services/{service_id}", json={"min_notice_minutes": 2880}
+        )
+        assert changed.status_code == 200, changed.text
+    message = page.locator("[data-slot-message]")
+    # Whether the live feed or the refused booking tells the form first, it says why.
+    await page.locator("[data-book-form]").evaluate("form => form.requestSubmit()")
+    await expect(message).to_contain_text("Please choose another time.")
+    await expect(message).to_contain_text("at least 2 days ahead")
+    await expect(page.locator("[data-alternatives]")).to_be_visible()
