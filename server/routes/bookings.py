@@ -16,9 +16,8 @@ from server.edge.api_docs import errors, responds
 from server.edge.client_limits import BOOKINGS, limited_per_client
 from server.edge.errors import APIError
 from server.infra.jsonio import json_response
-from server.infra.state import config, db, jobs, redis
+from server.infra.state import config, db, release_db
 from server.models.appointments import select_customer_appointments
-from server.notifications.outbox import nudge_delivery
 from server.routes import documented_rules as rules
 from server.routes import shapes
 from server.routes.after_commit import run_after_commit
@@ -116,15 +115,16 @@ async def post_booking(data: BookingBody, headers: BookingHeaders) -> Response:
             request_hash=use_cases.request_hash(data.model_dump(mode="json")),
         )
     outcome = await use_cases.book(
-        await db(),
-        redis(),
+        use_cases.Database(connection=db, release=release_db),
         booking,
         customer_user_id=None if user is None else user.id,
         idempotency_key=key,
         settings=config(),
         now=_now(),
     )
-    await nudge_delivery(jobs())
+    await run_after_commit(outcome.effects)
+    if outcome.error is not None:
+        raise outcome.error
     return json_response(outcome.body, outcome.status)
 
 

@@ -14,16 +14,15 @@ booking is undone and the customer told so.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 import orjson
-from redis.asyncio import Redis
 
-from realtime.publish import publish_appointment_event, publish_slot_changes
 from server.domain.appointments import EVENT_FOR_STATUS, Move, PaymentStatus, Status
 from server.domain.bookings import (
     CustomerDetails,
@@ -31,22 +30,24 @@ from server.domain.bookings import (
     manage_key_matches,
     new_manage_key,
 )
+from server.domain.rules import RuleBroken
 from server.domain.slots import check_notice
 from server.edge.errors import APIError
 from server.infra.config import Config
-from server.models import appointments, idempotency
+from server.models import appointments, idempotency, payments
 from server.models.appointments import Appointment, LockedSlot, NewBooking
 from server.models.availability import was_withdrawn
 from server.models.slots import Slot
+from server.notifications.outbox import DELIVERY_JOB
 from server.notifications.triggers import queue_booking_received
 from server.payments.checkout import CheckoutUnavailable, start_checkout
 from server.usecases.appointments import (
     Actor,
     MoveResult,
-    announce_move,
     appointment_not_found,
     move_appointment,
 )
+from server.usecases.effects import Effects
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,29 @@ class IdempotencyKey:
 class BookingOutcome:
     status: int
     body: dict[str, Any]
+    # What the caller runs after `book` returns (server.usecases.effects.run_effects).
+    effects: Effects = field(default_factory=Effects)
+    # Set when the booking committed but then had to be undone (Stripe could not start the
+    # payment): the caller runs `effects`, then raises this.
+    error: APIError | None = None
+
+
+class _Replay(Exception):
+    """The Idempotency-Key already has an answer: leave the transaction and replay it."""
+
+    def __init__(self, stored: dict[str, Any]) -> None:
+        super().__init__("replay")
+        self.stored = stored
+
+
+@dataclass(frozen=True)
+class Database:
+    """The request's database connection, borrowed per step: `connection()` gives it (taking
+    one from the pool if needed) and `release()` gives it back, so no pooled connection waits
+    on Stripe, which can take seconds (and a slow Stripe must not starve every page)."""
+
+    connection: Callable[[], Awaitable[asyncpg.Connection]]
+    release: Callable[[], Awaitable[None]]
 
 
 def request_hash(body: dict[str, Any]) -> str:
@@ -93,8 +117,7 @@ def booking_body(
 
 
 async def book(
-    conn: asyncpg.Connection,
-    redis: Redis | None,
+    database: Database,
     request: BookingRequest,
     *,
     customer_user_id: UUID | None,
@@ -103,62 +126,70 @@ async def book(
     now: datetime,
 ) -> BookingOutcome:
     """Book a slot (or the day's next free one); 201 with the booking, or a replay of the first
-    answer to the same Idempotency-Key."""
+    answer to the same Idempotency-Key. The caller runs the outcome's `effects` afterwards."""
     scope = f"user:{customer_user_id}" if customer_user_id else "guest"
     manage_key = new_manage_key()
-    async with conn.transaction():
-        if idempotency_key is not None:
-            stored = await _stored_answer(conn, scope, idempotency_key)
-            if stored is not None:
-                return BookingOutcome(201, stored)
-        slot = await _claim(conn, request, now)
-        payment = _payment_status(slot, settings)
-        hold = now + timedelta(minutes=settings.hold_minutes)
-        await appointments.book_slot(
-            conn,
-            slot.id,
-            NewBooking(
-                customer=request.customer,
-                customer_user_id=customer_user_id,
-                manage_key_hash=hash_manage_key(manage_key),
-                payment_status=payment,
-                price_cents=slot.price_cents,
-                currency=slot.currency,
-                hold_expires_at=hold if payment is PaymentStatus.AWAITING_PAYMENT else None,
-            ),
-        )
-        await appointments.insert_status_event(
-            conn,
-            slot.id,
-            from_status=None,
-            to_status=Status.PENDING,
-            actor="customer",
-            actor_user_id=customer_user_id,
-        )
-        appointment = await appointments.select_appointment(conn, slot.id)
-        assert appointment is not None
-        await queue_booking_received(
-            conn,
-            appointment,
-            manage_url=manage_url(settings.base_url, appointment.id, manage_key),
-            base_url=settings.base_url,
-        )
-        body = booking_body(
-            appointment, base_url=settings.base_url, manage_key=manage_key, checkout_url=None
-        )
-        if idempotency_key is not None:
-            await idempotency.save_response(
+    conn = await database.connection()
+    try:
+        # One transaction from the key's lock to the saved answer, so a concurrent duplicate
+        # waits and then replays; a replay leaves it (nothing written) to finish outside.
+        async with conn.transaction():
+            if idempotency_key is not None:
+                stored = await _stored_answer(conn, scope, idempotency_key)
+                if stored is not None:
+                    raise _Replay(stored)
+            slot = await _claim(conn, request, now)
+            payment = _payment_status(slot, settings)
+            hold = now + timedelta(minutes=settings.hold_minutes)
+            await appointments.book_slot(
                 conn,
-                scope,
-                idempotency_key.key,
-                request_hash=idempotency_key.request_hash,
-                appointment_id=appointment.id,
-                response=body,
+                slot.id,
+                NewBooking(
+                    customer=request.customer,
+                    customer_user_id=customer_user_id,
+                    manage_key_hash=hash_manage_key(manage_key),
+                    payment_status=payment,
+                    price_cents=slot.price_cents,
+                    currency=slot.currency,
+                    hold_expires_at=hold if payment is PaymentStatus.AWAITING_PAYMENT else None,
+                ),
             )
-    await announce_booking(redis, appointment)
+            await appointments.insert_status_event(
+                conn,
+                slot.id,
+                from_status=None,
+                to_status=Status.PENDING,
+                actor="customer",
+                actor_user_id=customer_user_id,
+            )
+            appointment = await appointments.select_appointment(conn, slot.id)
+            assert appointment is not None
+            await queue_booking_received(
+                conn,
+                appointment,
+                manage_url=manage_url(settings.base_url, appointment.id, manage_key),
+                base_url=settings.base_url,
+            )
+            body = booking_body(
+                appointment, base_url=settings.base_url, manage_key=manage_key, checkout_url=None
+            )
+            if idempotency_key is not None:
+                await idempotency.save_response(
+                    conn,
+                    scope,
+                    idempotency_key.key,
+                    request_hash=idempotency_key.request_hash,
+                    appointment_id=appointment.id,
+                    response=body,
+                )
+    except _Replay as replay:
+        return await _replay(database, replay.stored, settings)
+    effects = booking_effects(appointment)
     if payment is PaymentStatus.AWAITING_PAYMENT:
-        body = await _attach_checkout(conn, redis, appointment, manage_key, slot, settings, now)
-    return BookingOutcome(201, body)
+        return await _attach_checkout(
+            database, effects, appointment, manage_key, slot, settings, now
+        )
+    return BookingOutcome(201, body, effects)
 
 
 async def _stored_answer(
@@ -245,10 +276,11 @@ def _payment_status(slot: LockedSlot, settings: Config) -> PaymentStatus:
     return PaymentStatus.PAY_AT_VISIT
 
 
-async def announce_booking(redis: Redis | None, appointment: Appointment) -> None:
-    """After commit: watchers see the slot go, and the provider hears of the booking."""
-    await publish_slot_changes(
-        redis,
+def booking_effects(appointment: Appointment) -> Effects:
+    """After commit: watchers see the slot go, the provider hears of the booking, and the
+    worker sends the booking's messages."""
+    effects = Effects()
+    effects.slots_changed(
         appointment.service_id,
         appointment.zone,
         changed=[
@@ -263,22 +295,26 @@ async def announce_booking(redis: Redis | None, appointment: Appointment) -> Non
             )
         ],
     )
-    await publish_appointment_event(
-        redis, appointment.provider_id, EVENT_FOR_STATUS[appointment.status], appointment.to_json()
+    effects.appointment_changed(
+        appointment.provider_id, EVENT_FOR_STATUS[appointment.status], appointment.to_json()
     )
+    effects.nudge(DELIVERY_JOB)
+    return effects
 
 
 async def _attach_checkout(
-    conn: asyncpg.Connection,
-    redis: Redis | None,
+    database: Database,
+    effects: Effects,
     appointment: Appointment,
     manage_key: str,
     slot: LockedSlot,
     settings: Config,
     now: datetime,
-) -> dict[str, Any]:
-    """Open a Stripe Checkout Session for the new booking; undo the booking if Stripe can't."""
+) -> BookingOutcome:
+    """Open a Stripe Checkout Session for the new booking, its connection given back to the
+    pool meanwhile; undo the booking if Stripe can't (the undo's effects join `effects`)."""
     assert slot.stripe_account_id is not None
+    await database.release()
     try:
         checkout = await start_checkout(
             appointment,
@@ -286,38 +322,83 @@ async def _attach_checkout(
             destination_account=slot.stripe_account_id,
             settings=settings,
         )
-    except CheckoutUnavailable as error:
-        await _undo_booking(conn, redis, appointment, now)
-        raise APIError(
-            409,
-            "payments_unavailable",
-            "We couldn't start the payment just now, so nothing was booked. Please try again.",
-        ) from error
+    except CheckoutUnavailable:
+        conn = await database.connection()
+        effects.add(await _undo_booking(conn, appointment, now))
+        return BookingOutcome(409, {}, effects, error=_payments_unavailable())
+    body = booking_body(
+        appointment, base_url=settings.base_url, manage_key=manage_key, checkout_url=checkout.url
+    )
+    conn = await database.connection()
     async with conn.transaction():
-        await appointments.set_checkout_session(conn, appointment.id, checkout.session_id)
-        body = booking_body(
-            appointment,
-            base_url=settings.base_url,
-            manage_key=manage_key,
-            checkout_url=checkout.url,
-        )
+        await payments.set_checkout(conn, appointment.id, checkout.session_id, checkout.url)
         await idempotency.update_response(conn, appointment.id, body)
-    return body
+    return BookingOutcome(201, body, effects)
+
+
+def _payments_unavailable() -> APIError:
+    return APIError(
+        409,
+        "payments_unavailable",
+        "We couldn't start the payment just now, so nothing was booked. Please try again.",
+    )
+
+
+async def _replay(database: Database, stored: dict[str, Any], settings: Config) -> BookingOutcome:
+    """The first answer to this Idempotency-Key again, with its Checkout URL.
+
+    The first request stores its answer before it asks Stripe for the session, so a replay can
+    find `checkout_url` still null (the first request is talking to Stripe, or was cut off):
+    then the URL comes from the booking, or from Stripe again under the same idempotency key,
+    which gives back the first request's session rather than a second one.
+    """
+    if stored.get("checkout_url") is not None:
+        return BookingOutcome(201, stored)
+    appointment_id = UUID(stored["appointment"]["id"])
+    conn = await database.connection()
+    record = await payments.select_checkout(conn, appointment_id)
+    if record is None or not record.awaiting_payment:
+        return BookingOutcome(201, stored)  # paid at the visit (or the booking moved on)
+    if record.checkout_url is not None:
+        return BookingOutcome(201, {**stored, "checkout_url": record.checkout_url})
+    appointment = await appointments.select_appointment(conn, appointment_id)
+    if not record.live or record.stripe_account_id is None or appointment is None:
+        return BookingOutcome(409, {}, error=_payments_unavailable())
+    await database.release()
+    try:
+        checkout = await start_checkout(
+            appointment,
+            manage_url=stored["manage_url"],
+            destination_account=record.stripe_account_id,
+            settings=settings,
+        )
+    except CheckoutUnavailable:
+        return BookingOutcome(409, {}, error=_payments_unavailable())
+    body = {**stored, "checkout_url": checkout.url}
+    conn = await database.connection()
+    async with conn.transaction():
+        await payments.set_checkout(conn, appointment_id, checkout.session_id, checkout.url)
+        await idempotency.update_response(conn, appointment_id, body)
+    return BookingOutcome(201, body)
 
 
 async def _undo_booking(
-    conn: asyncpg.Connection, redis: Redis | None, appointment: Appointment, now: datetime
-) -> None:
-    result = await move_appointment(
-        conn,
-        appointment.id,
-        Move.CANCEL,
-        actor=Actor("system", reason="payment could not be started"),
-        authorize=lambda _: None,
-        now=now,
-    )
-    await idempotency.delete_for_appointment(conn, appointment.id)
-    await announce_move(redis, result)
+    conn: asyncpg.Connection, appointment: Appointment, now: datetime
+) -> Effects:
+    try:
+        result = await move_appointment(
+            conn,
+            appointment.id,
+            Move.CANCEL,
+            actor=Actor("system", reason="payment could not be started"),
+            authorize=lambda _: None,
+            now=now,
+        )
+    except (APIError, RuleBroken):  # it ended meanwhile (a provider's reject, say)
+        return Effects()
+    finally:
+        await idempotency.delete_for_appointment(conn, appointment.id)
+    return result.effects
 
 
 # --- Reading and cancelling one's own booking ---------------------------------------------------
