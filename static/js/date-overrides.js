@@ -3,7 +3,7 @@
 // it back its usual hours (DELETE). Bookings the change leaves in place come back as conflicts.
 import { clearErrors, getJSON, sendJSON, showAPIError, showFieldError } from "./api.js";
 import { showConflicts } from "./conflicts.js";
-import { formatDay, todayIn } from "./formatting.js";
+import { addDays, formatDay, todayIn } from "./formatting.js";
 import { addInterval, checkHours, readHours, setUpHoursEditor } from "./hours-editor.js";
 import { MonthCalendar } from "./month-calendar.js";
 
@@ -88,8 +88,11 @@ export class DateOverrides {
         ? { kinds: ["is-override"], text: `different hours, ${intervalsText(own)}` }
         : { kinds: ["is-closed"], text: "closed on this date" };
     }
-    const off = this.timeOff().some((entry) => entry.start < `${day}T24:00` && entry.end > `${day}T00:00`);
-    if (off) return { kinds: ["has-time-off"], text: "time off" };
+    const dayStart = `${day}T00:00`;
+    const dayEnd = `${addDays(day, 1)}T00:00`;
+    const offs = this.timeOff().filter((entry) => entry.start < dayEnd && entry.end > dayStart);
+    if (offs.some((entry) => entry.start <= dayStart && entry.end >= dayEnd)) return { kinds: ["is-closed"], text: "time off all day" };
+    if (offs.length) return { kinds: ["has-time-off"], text: "time off for part of the day" };
     if (!(this.usualHours()[weekdayKey(day)] || []).length) return { kinds: ["is-usually-closed"], text: "usually closed" };
     return null;
   }

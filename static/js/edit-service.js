@@ -237,5 +237,8 @@ overrides = new DateOverrides(document.querySelector("[data-overrides]"), {
     loadBookableTimes();
   },
 });
-Promise.all([loadTimeOff(), overrides.load()]).then(refreshPreview);
+Promise.all([loadTimeOff(), overrides.load()]).then(() => {
+  overrides.render(); // time off marks the calendar too
+  refreshPreview();
+});
 loadBookableTimes();

@@ -407,3 +407,20 @@ async def test_the_booking_form_says_so_when_its_time_comes_inside_the_minimum_n
     await expect(message).to_contain_text("Please choose another time.")
     await expect(message).to_contain_text("at least 2 days ahead")
     await expect(page.locator("[data-alternatives]")).to_be_visible()
+
+
+async def test_the_service_editor_calendar_shows_the_businesss_time_off(page: Page) -> None:
+    service = await provider_with_service(page)
+    day = tomorrow(ZONE) + timedelta(days=1)
+    added = await page.request.post(
+        "/api/providers/me/time-off",
+        data={"starts_at": f"{day}T00:00", "ends_at": f"{day + timedelta(days=1)}T00:00"},
+    )
+    assert added.status == 201, await added.text()
+    await page.goto(f"/services/{service['id']}/edit")
+    calendar = page.locator("[data-override-calendar]")
+    if not await calendar.locator(f'[data-date="{day}"]').count():
+        await calendar.get_by_role("button", name="Next month").click()
+    marked = calendar.locator(f'[data-date="{day}"]')
+    await expect(marked).to_have_class(re.compile(r"\bis-closed\b"))
+    await expect(marked).to_contain_text("time off all day")
