@@ -111,7 +111,7 @@ async def test_postgres_restarted_under_traffic_answers_503_meanwhile_and_recove
 
             await database.stop()  # with bookings in flight
             status, body = await healthz(guest)
-            assert (status, body) == (503, {"ok": False, "failing": ["database"]})
+            assert status == 503 and body["ok"] is False and "database" in body["failing"]
             refused = await guest.get(f"/api/services/{service['id']}")
             assert refused.status_code == 503
             assert refused.json()["error"]["code"] in OUTAGE_CODES
