@@ -166,6 +166,8 @@ async def serving_app(database_url: str, redis_url: str) -> AsyncIterator[Server
         "REDIS_URL": redis_url,
         "APP_ENV": "production",
         "SECRET_KEY": secrets.token_urlsafe(32),
+        # Production refuses to start without SMTP; no worker runs here, so nothing is sent.
+        "SMTP_HOST": "127.0.0.1",
         # Every benchmark client comes from 127.0.0.1: the per-address limits would measure
         # themselves.
         "BOOKING_RATE_LIMIT": "0",
