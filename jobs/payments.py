@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from jobs.context import JobContext
+from jobs.context import JobContext, run_job_effects
 from server.payments.stripe_api import stripe_outside_requests
 from server.usecases.holds import close_sessions_of_ended_bookings, free_expired_holds
 from server.usecases.refunds import process_due_refunds
@@ -22,14 +22,16 @@ async def expire_unpaid_holds(ctx: JobContext, now: datetime | None = None) -> i
     after closing its Checkout Session at Stripe, and close the sessions of unpaid bookings
     that were cancelled or rejected. Returns how many slots were freed."""
     moment = now or datetime.now(UTC)
-    queue = ctx.get("redis")  # arq's own client, for nudging the refund and delivery jobs
+    freed = 0
     async with stripe_outside_requests(ctx["config"]) as client:
-        await close_sessions_of_ended_bookings(
-            ctx["pool"], ctx["app_redis"], client, now=moment, jobs=queue
-        )
-        return await free_expired_holds(
-            ctx["pool"], ctx["app_redis"], client, now=moment, jobs=queue
-        )
+        async for closed in close_sessions_of_ended_bookings(ctx["pool"], client, now=moment):
+            await run_job_effects(ctx, closed.effects)
+        async for settled in free_expired_holds(ctx["pool"], client, now=moment):
+            await run_job_effects(ctx, settled.effects)
+            freed += settled.freed
+    if freed:
+        log.info("freed %d expired holds", freed)
+    return freed
 
 
 async def make_due_refunds(ctx: JobContext, now: datetime | None = None) -> int:

@@ -22,10 +22,11 @@ from server.domain.services import (
 from server.edge.api_docs import errors, responds
 from server.edge.errors import APIError
 from server.infra.jsonio import json_response
-from server.infra.state import config, db, redis
+from server.infra.state import config, db
 from server.models.service_search import search_services
 from server.models.services import Service, select_provider_services
 from server.routes import shapes
+from server.routes.after_commit import run_after_commit
 from server.usecases import services as use_cases
 from server.usecases.providers import require_provider
 
@@ -184,15 +185,15 @@ async def post_service(data: ServiceCreate) -> Response:
     """Offer a new service; its slots for the next horizon_days (default SLOT_HORIZON_DAYS) days
     exist on return."""
     provider = await require_provider()
-    service = await use_cases.create_service(
+    created = await use_cases.create_service(
         await db(),
-        redis(),
         provider,
         _given_fields(data),
         now=_now(),
         horizon_days=config().slot_horizon_days,
     )
-    return json_response({"service": service_json(service)}, 201)
+    await run_after_commit(created.effects)
+    return json_response({"service": service_json(created.service)}, 201)
 
 
 @blueprint.patch("/api/services/<service_id>")
@@ -203,16 +204,16 @@ async def patch_service(service_id: str, data: ServiceChanges) -> Response:
     """Change any of your service's fields; new hours, duration, cap, buffer or horizon replace
     future free slots."""
     user = await require_user()
-    service = await use_cases.update_service(
+    changed = await use_cases.update_service(
         await db(),
-        redis(),
         user.id,
         use_cases.parse_service_id(service_id),
         _given_fields(data),
         now=_now(),
         horizon_days=config().slot_horizon_days,
     )
-    return json_response({"service": service_json(service)})
+    await run_after_commit(changed.effects)
+    return json_response({"service": service_json(changed.service)})
 
 
 @blueprint.delete("/api/services/<service_id>")
@@ -221,9 +222,10 @@ async def patch_service(service_id: str, data: ServiceChanges) -> Response:
 async def delete_service(service_id: str) -> Response:
     """Stop offering your service: it leaves search and booking; existing bookings stay."""
     user = await require_user()
-    await use_cases.delete_service(
-        await db(), redis(), user.id, use_cases.parse_service_id(service_id), now=_now()
+    effects = await use_cases.delete_service(
+        await db(), user.id, use_cases.parse_service_id(service_id), now=_now()
     )
+    await run_after_commit(effects)
     return Response(status=204)
 
 

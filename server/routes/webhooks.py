@@ -11,9 +11,10 @@ from quart import Blueprint, Response, request
 from server.edge.api_docs import errors, responds
 from server.edge.errors import APIError
 from server.infra.jsonio import json_response
-from server.infra.state import config, db, jobs, redis
+from server.infra.state import config, db
 from server.payments.stripe_api import payments_disabled
 from server.routes import shapes
+from server.routes.after_commit import run_after_commit
 from server.usecases.webhook_events import StripeEvent, apply_event
 
 log = logging.getLogger(__name__)
@@ -50,11 +51,11 @@ async def post_stripe_webhook() -> Response:
             "live" if settings.stripe_livemode else "test",
         )
         return json_response({"received": True})
-    after = await apply_event(await db(), event)
-    if after is None:
+    effects = await apply_event(await db(), event)
+    if effects is None:
         log.info("Stripe event %s (%s) was already handled", event.id, event.type)
     else:
-        await after.announce(redis(), jobs())
+        await run_after_commit(effects)
     return json_response({"received": True})
 
 

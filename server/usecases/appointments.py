@@ -14,7 +14,6 @@ from datetime import datetime
 from uuid import UUID
 
 import asyncpg
-from redis.asyncio import Redis
 
 from server.domain.appointments import (
     EVENT_FOR_STATUS,
@@ -32,7 +31,7 @@ from server.models.appointments import Appointment
 from server.models.slots import Slot
 from server.notifications.outbox import DELIVERY_JOB
 from server.notifications.triggers import queue_move_notifications
-from server.usecases.effects import Effects, run_effects
+from server.usecases.effects import Effects
 from server.usecases.refunds import PROCESS_REFUNDS, request_refund_if_paid
 from server.usecases.services import refill_day
 
@@ -190,13 +189,3 @@ async def _lock_service_of(conn: asyncpg.Connection, appointment_id: UUID) -> No
         """,
         appointment_id,
     )
-
-
-# Transitional, until the payment use cases return their Effects (then these go): callers that
-# still announce a move themselves.
-async def announce_move(redis: Redis | None, result: MoveResult) -> None:
-    await run_effects(result.effects, redis, None)
-
-
-async def after_move(redis: Redis | None, jobs: Redis | None, result: MoveResult) -> None:
-    await run_effects(result.effects, redis, jobs)

@@ -9,28 +9,21 @@ the outcome leads, so an outcome about a booking that moved on changes nothing.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import asyncpg
-from redis.asyncio import Redis
 
-from realtime.publish import publish_appointment_event
 from server.domain.appointments import FREES_SLOT, Move, PaymentStatus, Status
 from server.domain.rules import RuleBroken
 from server.edge.errors import APIError
 from server.models import appointments, payments, refunds
 from server.models.appointments import Appointment
-from server.notifications.outbox import nudge_delivery, release_held
-from server.usecases.appointments import (
-    Actor,
-    MoveResult,
-    after_move,
-    move_appointment,
-)
-from server.usecases.refunds import nudge_refunds
+from server.notifications.outbox import DELIVERY_JOB, release_held
+from server.usecases.appointments import Actor, move_appointment
+from server.usecases.effects import Effects
+from server.usecases.refunds import PROCESS_REFUNDS
 
 log = logging.getLogger(__name__)
 
@@ -41,26 +34,6 @@ HOLD_EXPIRED_REASON = "payment not completed"
 # settled it, the sweep asks Stripe again this long after it last did.
 PROCESSING_RECHECK = timedelta(hours=1)
 PAID_STATUSES = ("paid", "no_payment_required")
-
-
-@dataclass
-class AfterCommit:
-    """What an outcome must tell others once its transaction has committed."""
-
-    paid: Appointment | None = None
-    moved: MoveResult | None = None
-    refund_requested: bool = False
-
-    async def announce(self, redis: Redis | None, jobs: Redis | None) -> None:
-        if self.paid is not None:
-            await publish_appointment_event(
-                redis, self.paid.provider_id, PAID_EVENT, self.paid.to_json()
-            )
-            await nudge_delivery(jobs)
-        if self.moved is not None:
-            await after_move(redis, jobs, self.moved)
-        if self.refund_requested:
-            await nudge_refunds(jobs)
 
 
 def appointment_id_of(session: EventObject) -> UUID | None:
@@ -89,10 +62,11 @@ async def record_payment(
     conn: asyncpg.Connection,
     appointment_id: UUID,
     payment_intent: str | None,
-    after: AfterCommit,
+    effects: Effects,
 ) -> None:
     """The customer paid: the booking is paid and its hold ends. Paid too late, after the hold
-    ran out or the booking was cancelled, it stays cancelled and the money goes back."""
+    ran out or the booking was cancelled, it stays cancelled and the money goes back. What to
+    announce after the commit joins `effects`."""
     booking = await appointments.lock_appointment(conn, appointment_id)
     if booking is None:
         log.error("a payment for %s, which is no known booking", appointment_id)
@@ -101,11 +75,15 @@ async def record_payment(
         return  # already paid (or refunded): nothing left to do
     await payments.mark_checkout_closed(conn, booking.id)
     if booking.status in FREES_SLOT:
-        after.refund_requested = await _refund_late_payment(conn, booking, payment_intent)
+        if await _refund_late_payment(conn, booking, payment_intent):
+            effects.nudge(PROCESS_REFUNDS)
         return
     # The e-mails held back until payment ("received", "new booking") may go now.
     await release_held(conn, booking.id)
-    after.paid = await appointments.select_appointment(conn, booking.id)
+    paid = await appointments.select_appointment(conn, booking.id)
+    assert paid is not None
+    effects.appointment_changed(paid.provider_id, PAID_EVENT, paid.to_json())
+    effects.nudge(DELIVERY_JOB)
 
 
 async def _refund_late_payment(
@@ -128,9 +106,10 @@ def _still_unpaid(before: Appointment) -> None:
 
 
 async def release_hold(
-    conn: asyncpg.Connection, appointment_id: UUID, *, now: datetime
-) -> MoveResult | None:
-    """Cancel an unpaid booking to free its slot; None when it was paid or ended meanwhile.
+    conn: asyncpg.Connection, appointment_id: UUID, effects: Effects, *, now: datetime
+) -> bool:
+    """Cancel an unpaid booking to free its slot (its announcements join `effects`); False
+    when it was paid or ended meanwhile.
 
     Re-checked under the row lock, so a payment recorded a moment earlier always wins. Only
     called once its Checkout Session can no longer be paid (expired, or its payment failed).
@@ -145,9 +124,10 @@ async def release_hold(
             now=now,
         )
     except (HoldNotOpen, APIError, RuleBroken):
-        return None
+        return False
     await payments.mark_checkout_closed(conn, appointment_id)
-    return result
+    effects.add(result.effects)
+    return True
 
 
 async def keep_processing_hold(
@@ -164,7 +144,7 @@ async def keep_processing_hold(
 
 
 async def checkout_session_completed(
-    conn: asyncpg.Connection, session: EventObject, after: AfterCommit
+    conn: asyncpg.Connection, session: EventObject, effects: Effects
 ) -> None:
     """The customer finished Checkout: paid now, or (a delayed method) paid in a few days."""
     appointment_id = appointment_id_of(session)
@@ -172,7 +152,8 @@ async def checkout_session_completed(
         log.error("Checkout Session %s completed for no known booking", session.get("id"))
         return
     if session.get("payment_status") in PAID_STATUSES:
-        await record_payment(conn, appointment_id, _object_id(session.get("payment_intent")), after)
+        payment_intent = _object_id(session.get("payment_intent"))
+        await record_payment(conn, appointment_id, payment_intent, effects)
         return
     booking = await appointments.select_appointment(conn, appointment_id)
     if booking is not None and _holds_for_session(booking, session):
@@ -180,18 +161,18 @@ async def checkout_session_completed(
 
 
 async def async_payment_succeeded(
-    conn: asyncpg.Connection, session: EventObject, after: AfterCommit
+    conn: asyncpg.Connection, session: EventObject, effects: Effects
 ) -> None:
     """A delayed payment arrived: the booking is paid (or refunded, if it ended meanwhile)."""
     appointment_id = appointment_id_of(session)
     if appointment_id is None:
         log.error("Checkout Session %s paid for no known booking", session.get("id"))
         return
-    await record_payment(conn, appointment_id, _object_id(session.get("payment_intent")), after)
+    await record_payment(conn, appointment_id, _object_id(session.get("payment_intent")), effects)
 
 
 async def checkout_session_expired(
-    conn: asyncpg.Connection, session: EventObject, after: AfterCommit
+    conn: asyncpg.Connection, session: EventObject, effects: Effects
 ) -> None:
     """The customer can no longer pay (the session expired, or its delayed payment failed):
     free the slot the unpaid booking held."""
@@ -207,7 +188,7 @@ async def checkout_session_expired(
         if booking.stripe_checkout_session_id == session.get("id"):
             await payments.mark_checkout_closed(conn, booking.id)
         return
-    after.moved = await release_hold(conn, booking.id, now=datetime.now(UTC))
+    await release_hold(conn, booking.id, effects, now=datetime.now(UTC))
 
 
 def _holds_for_session(booking: Appointment, session: EventObject) -> bool:
@@ -219,9 +200,7 @@ def _holds_for_session(booking: Appointment, session: EventObject) -> bool:
     )
 
 
-async def charge_refunded(
-    conn: asyncpg.Connection, charge: EventObject, after: AfterCommit
-) -> None:
+async def charge_refunded(conn: asyncpg.Connection, charge: EventObject, effects: Effects) -> None:
     """A charge was refunded in full (by us or from Stripe's dashboard): the booking says so."""
     payment_intent = _object_id(charge.get("payment_intent"))
     if charge.get("refunded") is not True or payment_intent is None:

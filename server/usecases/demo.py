@@ -259,14 +259,11 @@ async def _ensure_service(
         assert service is not None
         return service
     counts.services += 1
-    return await create_service(
-        conn,
-        None,
-        provider,
-        body,
-        now=datetime.now(UTC),
-        horizon_days=config.slot_horizon_days,
+    # Nobody watches a service being created by the seed: its effects are not needed.
+    created = await create_service(
+        conn, provider, body, now=datetime.now(UTC), horizon_days=config.slot_horizon_days
     )
+    return created.service
 
 
 async def _ensure_availability(

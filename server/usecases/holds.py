@@ -13,16 +13,20 @@ ask Stripe about one hold; the row lock taken to free it lets only one of them d
 The same sweep closes the sessions of unpaid bookings that a customer or provider ended
 (cancel, reject): the move commits at once, and its session is expired here, retried every run
 while Stripe is down; a payment that beat it is refunded.
+
+Each sweep commits one hold at a time and yields what that commit must announce, so the job
+(jobs/payments.py) runs each one's Effects at once rather than after the whole sweep.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import stripe
-from redis.asyncio import Redis
 
 from server.models import payments
 from server.models.payments import ExpiredHold, OpenSession
@@ -34,11 +38,11 @@ from server.payments.checkout import (
     session_expires_at,
 )
 from server.usecases.checkout_events import (
-    AfterCommit,
     keep_processing_hold,
     record_payment,
     release_hold,
 )
+from server.usecases.effects import Effects
 
 log = logging.getLogger(__name__)
 
@@ -49,46 +53,41 @@ SWEEP_LIMIT = 500
 LONGEST_SESSION = timedelta(hours=25)
 
 
+@dataclass(frozen=True)
+class Settled:
+    """One hold or session dealt with, committed; the caller runs `effects` next."""
+
+    freed: bool = False
+    effects: Effects = field(default_factory=Effects)
+
+
 async def free_expired_holds(
-    pool: Any,
-    redis: Redis | None,
-    client: stripe.StripeClient | None,
-    *,
-    now: datetime,
-    jobs: Redis | None = None,
-) -> int:
-    """Settle every hold that ran out by `now`; returns how many slots were freed."""
+    pool: Any, client: stripe.StripeClient | None, *, now: datetime
+) -> AsyncIterator[Settled]:
+    """Settle every hold that ran out by `now`, yielding each once its transaction committed
+    (`freed` when its slot was given back)."""
     async with pool.acquire() as conn:
         due = await payments.select_expired_holds(conn, now, limit=SWEEP_LIMIT)
-    freed = 0
     for hold in due:
-        freed += await _settle(pool, redis, jobs, client, hold, now)
-    if freed:
-        log.info("freed %d expired holds", freed)
-    return freed
+        yield await _settle(pool, client, hold, now)
 
 
 async def _settle(
-    pool: Any,
-    redis: Redis | None,
-    jobs: Redis | None,
-    client: stripe.StripeClient | None,
-    hold: ExpiredHold,
-    now: datetime,
-) -> int:
+    pool: Any, client: stripe.StripeClient | None, hold: ExpiredHold, now: datetime
+) -> Settled:
     closed = await _close_at_stripe(client, hold, now)
     if closed is None:
-        return 0  # the session may still be paid: keep the hold, ask again next run
-    after = AfterCommit()
+        return Settled()  # the session may still be paid: keep the hold, ask again next run
+    effects = Effects()
+    freed = False
     async with pool.acquire() as conn, conn.transaction():
         if closed.state is SessionState.PAID:
-            await record_payment(conn, hold.appointment_id, closed.payment_intent_id, after)
+            await record_payment(conn, hold.appointment_id, closed.payment_intent_id, effects)
         elif closed.state is SessionState.PROCESSING:
             await keep_processing_hold(conn, hold.appointment_id, now=now)
         else:
-            after.moved = await release_hold(conn, hold.appointment_id, now=now)
-    await after.announce(redis, jobs)
-    return 0 if after.moved is None else 1
+            freed = await release_hold(conn, hold.appointment_id, effects, now=now)
+    return Settled(freed, effects)
 
 
 async def _close_at_stripe(
@@ -113,44 +112,34 @@ async def _close_at_stripe(
 
 
 async def close_sessions_of_ended_bookings(
-    pool: Any,
-    redis: Redis | None,
-    client: stripe.StripeClient | None,
-    *,
-    now: datetime,
-    jobs: Redis | None = None,
-) -> int:
+    pool: Any, client: stripe.StripeClient | None, *, now: datetime
+) -> AsyncIterator[Settled]:
     """Expire the Checkout Sessions of unpaid bookings that were cancelled or rejected, so they
-    can no longer be paid; returns how many were closed."""
+    can no longer be paid, yielding each once its transaction committed."""
     if client is None:
-        return 0
+        return
     async with pool.acquire() as conn:
         still_open = await payments.select_sessions_to_close(
             conn, now, since=now - LONGEST_SESSION, limit=SWEEP_LIMIT
         )
-    closed = 0
     for session in still_open:
-        closed += await _close_ended(pool, redis, jobs, client, session)
-    return closed
+        settled = await _close_ended(pool, client, session)
+        if settled is not None:
+            yield settled
 
 
 async def _close_ended(
-    pool: Any,
-    redis: Redis | None,
-    jobs: Redis | None,
-    client: stripe.StripeClient,
-    session: OpenSession,
-) -> int:
+    pool: Any, client: stripe.StripeClient, session: OpenSession
+) -> Settled | None:
     try:
         outcome = await close_session(client, session.session_id)
     except CheckoutUnavailable as error:
         log.warning("could not close Checkout Session %s: %s", session.session_id, error)
-        return 0
-    after = AfterCommit()
+        return None
+    effects = Effects()
     async with pool.acquire() as conn, conn.transaction():
         if outcome.state is SessionState.PAID:  # paid before we closed it: refund
-            await record_payment(conn, session.appointment_id, outcome.payment_intent_id, after)
+            await record_payment(conn, session.appointment_id, outcome.payment_intent_id, effects)
         # A processing payment that succeeds later is refunded by its event.
         await payments.mark_checkout_closed(conn, session.appointment_id)
-    await after.announce(redis, jobs)
-    return 1
+    return Settled(effects=effects)

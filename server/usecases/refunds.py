@@ -17,10 +17,9 @@ from uuid import UUID
 
 import asyncpg
 import stripe
-from redis.asyncio import Redis
 
 from server.domain.appointments import FREES_SLOT, PaymentStatus
-from server.infra.job_queue import enqueue_job, retry_delay
+from server.infra.job_queue import retry_delay
 from server.models import payments, refunds
 from server.models.appointments import Appointment
 from server.models.refunds import Refund
@@ -28,6 +27,7 @@ from server.payments.refunds import RefundOutcome, create_stripe_refund, next_id
 
 log = logging.getLogger(__name__)
 
+# The worker job that makes due refunds; a move that requests one nudges it (Effects.nudge).
 PROCESS_REFUNDS = "process_refunds"
 MAX_ATTEMPTS = 10
 FIRST_RETRY = timedelta(seconds=30)
@@ -48,12 +48,6 @@ async def request_refund_if_paid(
         log.error("paid booking %s has no payment intent to refund", after.id)
         return False
     return await refunds.insert_refund_request(conn, after.id, after.stripe_payment_intent_id)
-
-
-async def nudge_refunds(queue: Redis | None) -> None:
-    """After commit: have the worker make requested refunds now rather than at its next sweep."""
-    # No job id: arq keeps a finished job's id for an hour and would drop the nudge.
-    await enqueue_job(queue, PROCESS_REFUNDS)
 
 
 async def record_refund_succeeded(

@@ -1,20 +1,19 @@
 """Service use-cases: create, change and delete services, keeping their slots in step.
 
-Every change to a service's slots happens in one short transaction, and the change is
-published to Redis only after that transaction has committed.
+Every change to a service's slots happens in one short transaction; what watchers must see is
+returned as `Effects` for the caller to run once that transaction has committed.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import asyncpg
-from redis.asyncio import Redis
 
-from realtime.publish import publish_slot_changes
 from server.domain.hours import parse_stored_hours
 from server.domain.services import SLOT_SHAPING_FIELDS, clean_service_fields
 from server.domain.slots import Closure, generate_slots, horizon_end, local_today, wall_time
@@ -23,6 +22,7 @@ from server.models import availability, services, slots
 from server.models.providers import Provider
 from server.models.services import Service
 from server.models.slots import Slot
+from server.usecases.effects import Effects
 
 MAX_SLOT_RANGE_DAYS = 62
 DEFAULT_SLOT_RANGE_DAYS = 7
@@ -126,15 +126,22 @@ async def refill_day(
     return await _insert_generated_slots(conn, service, day, day, now)
 
 
+@dataclass(frozen=True)
+class ServiceChange:
+    """A service as a write left it, and what its slots' watchers must hear after the commit."""
+
+    service: Service
+    effects: Effects
+
+
 async def create_service(
     conn: asyncpg.Connection,
-    redis: Redis | None,
     provider: Provider,
     raw: dict[str, Any],
     *,
     now: datetime,
     horizon_days: int,
-) -> Service:
+) -> ServiceChange:
     """Create a service and, in the same transaction, its slots for the whole horizon (its own
     `horizon_days`, else `horizon_days`: SLOT_HORIZON_DAYS)."""
     fields = clean_service_fields(raw, creating=True)
@@ -145,8 +152,9 @@ async def create_service(
         today = local_today(now, service.provider.zone)
         last_day = horizon_end(today, service.horizon(horizon_days))
         added = await fill_slots(conn, service, today, last_day, now)
-    await publish_slot_changes(redis, service.id, service.provider.zone, changed=added)
-    return service
+    effects = Effects()
+    effects.slots_changed(service.id, service.provider.zone, changed=added)
+    return ServiceChange(service, effects)
 
 
 async def lock_owned_service(conn: asyncpg.Connection, user_id: UUID, service_id: UUID) -> Service:
@@ -159,14 +167,13 @@ async def lock_owned_service(conn: asyncpg.Connection, user_id: UUID, service_id
 
 async def update_service(
     conn: asyncpg.Connection,
-    redis: Redis,
     user_id: UUID,
     service_id: UUID,
     raw: dict[str, Any],
     *,
     now: datetime,
     horizon_days: int,
-) -> Service:
+) -> ServiceChange:
     """Change any subset of a service's fields. When the hours, duration, daily cap, buffer or
     horizon change, future free slots are replaced; past and booked slots are never touched.
     A new minimum notice changes which slots show available: watchers get a new snapshot.
@@ -184,15 +191,15 @@ async def update_service(
             today = local_today(now, after.provider.zone)
             last_day = horizon_end(today, after.horizon(horizon_days))
             added = await fill_slots(conn, after, today, last_day, now)
-    await publish_slot_changes(
-        redis,
+    effects = Effects()
+    effects.slots_changed(
         service_id,
         after.provider.zone,
         changed=added,
         removed=removed_for_good(removed, added),
         reset=before.min_notice_minutes != after.min_notice_minutes,
     )
-    return after
+    return ServiceChange(after, effects)
 
 
 def removed_for_good(removed: list[Slot], added: list[Slot]) -> list[Slot]:
@@ -210,14 +217,17 @@ def _reshapes_slots(before: Service, after: Service, changes: dict[str, Any]) ->
 
 
 async def delete_service(
-    conn: asyncpg.Connection, redis: Redis, user_id: UUID, service_id: UUID, *, now: datetime
-) -> None:
-    """Stop listing and offering the service; its future free slots go, bookings stay."""
+    conn: asyncpg.Connection, user_id: UUID, service_id: UUID, *, now: datetime
+) -> Effects:
+    """Stop listing and offering the service; its future free slots go, bookings stay. Returns
+    what its watchers must hear after the commit."""
     async with conn.transaction():
         service = await lock_owned_service(conn, user_id, service_id)
         await services.deactivate_service(conn, service_id)
         removed = await slots.delete_future_free_slots(conn, service_id, now)
-    await publish_slot_changes(redis, service_id, service.provider.zone, removed=removed)
+    effects = Effects()
+    effects.slots_changed(service_id, service.provider.zone, removed=removed)
+    return effects
 
 
 async def get_service(conn: asyncpg.Connection, service_id: UUID) -> Service:

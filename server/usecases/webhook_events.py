@@ -11,17 +11,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from server.models import providers, stripe_events
 from server.usecases.checkout_events import (
-    AfterCommit,
     async_payment_succeeded,
     charge_refunded,
     checkout_session_completed,
     checkout_session_expired,
 )
+from server.usecases.effects import Effects
 
 log = logging.getLogger(__name__)
 
 EventObject = dict[str, Any]
-EventHandler = Callable[[asyncpg.Connection, EventObject, AfterCommit], Awaitable[None]]
+EventHandler = Callable[[asyncpg.Connection, EventObject, Effects], Awaitable[None]]
 
 
 class EventData(BaseModel):
@@ -40,9 +40,7 @@ class StripeEvent(BaseModel):
     livemode: bool | None = None
 
 
-async def account_updated(
-    conn: asyncpg.Connection, account: EventObject, after: AfterCommit
-) -> None:
+async def account_updated(conn: asyncpg.Connection, account: EventObject, effects: Effects) -> None:
     """A Connect account changed: mirror whether it can take charges."""
     account_id = account.get("id")
     if not isinstance(account_id, str):
@@ -54,7 +52,7 @@ async def account_updated(
 
 
 async def record_only(
-    conn: asyncpg.Connection, event_object: EventObject, after: AfterCommit
+    conn: asyncpg.Connection, event_object: EventObject, effects: Effects
 ) -> None:
     """An event we accept and remember but do not act on."""
 
@@ -71,15 +69,15 @@ HANDLERS: dict[str, EventHandler] = {
 }
 
 
-async def apply_event(conn: asyncpg.Connection, event: StripeEvent) -> AfterCommit | None:
+async def apply_event(conn: asyncpg.Connection, event: StripeEvent) -> Effects | None:
     """Record the event and apply its effect in one transaction; None for a redelivery.
 
-    The caller announces the returned AfterCommit once this has returned (committed).
+    The caller runs the returned Effects once this has returned (committed).
     """
     handler = HANDLERS.get(event.type, record_only)
-    after = AfterCommit()
+    effects = Effects()
     async with conn.transaction():
         if not await stripe_events.insert_stripe_event(conn, event.id, event.type):
             return None
-        await handler(conn, event.data.object, after)
-    return after
+        await handler(conn, event.data.object, effects)
+    return effects
