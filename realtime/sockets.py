@@ -201,11 +201,7 @@ async def ws_provider() -> Response | None:
         revoked = await relay_until_revoked(
             _relay_alerts(subscription),
             until_session_revoked(
-                notices,
-                app_state().pool,
-                session_id,
-                user.id,
-                interval=config().session_check_seconds,
+                notices, owned.pool, session_id, user.id, interval=config().session_check_seconds
             ),
         )
     if revoked:
