@@ -26,13 +26,16 @@ from aiosmtpd.controller import Controller
 from quart import Quart
 from redis.asyncio import Redis
 
+from jobs.context import JobContext
 from server.app import create_app
 from server.infra.config import Config, RateLimit
 from server.infra.embedded import embedded_database_url, embedded_redis_url
 from server.infra.migrations import migrate
+from tests.support.booking import create_service
 from tests.support.oidc_provider import LocalOIDCProvider
 from tests.support.serving import RunningServer, free_port, start_asgi
 from tests.support.stripe_stub import SECRET_KEY, WEBHOOK_SECRET, StripeStandIn
+from tests.support.stripe_webhooks import enable_online_payments
 
 EMBEDDED_TEST_DIR = Path(__file__).resolve().parent.parent / ".appointly-test"
 
@@ -358,3 +361,44 @@ def become_provider(client: httpx.AsyncClient) -> BecomeProvider:
         return await make_provider(client, **details)
 
     return become
+
+
+# --- What booking and payment tests start from --------------------------------------------------
+
+
+@pytest.fixture
+async def service(client: httpx.AsyncClient, become_provider: BecomeProvider) -> dict[str, Any]:
+    """A free service of a provider signed in on `client`, open 09:00-17:00 every day."""
+    await become_provider()
+    return await create_service(client)
+
+
+@pytest.fixture
+async def guest(live_app: LiveApp) -> AsyncIterator[httpx.AsyncClient]:
+    """A visitor who is signed in as nobody: a second browser beside `client`."""
+    async with live_app.client() as http:
+        yield http
+
+
+@pytest.fixture
+def fresh_stand_in(stripe_stand_in: StripeStandIn) -> StripeStandIn:
+    """The Stripe stand-in with nothing left from earlier tests (payment modules use it for
+    every test: `pytestmark = pytest.mark.usefixtures("fresh_stand_in")`)."""
+    stripe_stand_in.reset()
+    return stripe_stand_in
+
+
+@pytest.fixture
+async def paid_service(
+    client: httpx.AsyncClient, become_provider: BecomeProvider, stripe_stand_in: StripeStandIn
+) -> dict[str, Any]:
+    """A £30 service of a provider signed in on `client` whose Stripe account takes charges."""
+    await become_provider()
+    await enable_online_payments(client, stripe_stand_in)
+    return await create_service(client, price_cents=3000, currency="GBP")
+
+
+@pytest.fixture
+def job_ctx(live_app: LiveApp, db_pool: Any, redis_client: Redis) -> JobContext:
+    """What the worker gives a job, pointing at the test database, Redis and Stripe stand-in."""
+    return {"config": live_app.config, "pool": db_pool, "app_redis": redis_client}

@@ -7,7 +7,6 @@ the file is about who may move a booking, races, the slot coming back, history a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -16,8 +15,8 @@ import orjson
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.conftest import BecomeProvider, LiveApp, make_provider
-from tests.support.booking import book, create_service, free_slots, tomorrow
+from tests.conftest import LiveApp, make_provider
+from tests.support.booking import book, free_slots, make_started, tomorrow
 from tests.support.sockets import session_cookie_header, watch_slots, ws_url
 
 MOVES = ("confirm", "reject", "cancel", "complete", "no-show")
@@ -74,19 +73,6 @@ def refusal_code(status: str, move: str, started: bool) -> str:
     return "invalid_transition"
 
 
-@pytest.fixture
-async def service(client: httpx.AsyncClient, become_provider: BecomeProvider) -> dict[str, Any]:
-    """A free service of the provider signed in on `client`, open 09:00-17:00 every day."""
-    await become_provider()
-    return await create_service(client)
-
-
-@pytest.fixture
-async def guest(live_app: LiveApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with live_app.client() as http:
-        yield http
-
-
 async def booked(guest: httpx.AsyncClient, service: dict[str, Any], index: int = 0) -> str:
     """A PENDING booking of tomorrow's `index`-th slot; its id."""
     slot = (await free_slots(guest, service["id"], tomorrow()))[index]
@@ -101,20 +87,6 @@ async def move(
 ) -> httpx.Response:
     body = None if reason is None else {"reason": reason}
     return await http.post(f"/api/appointments/{appointment_id}/{action}", json=body)
-
-
-async def make_started(db: asyncpg.Connection, appointment_id: str) -> None:
-    """Move a booking two days back, so its start has passed (no live row is there then)."""
-    await db.execute(
-        """
-        UPDATE appointments
-           SET starts_at = starts_at - interval '2 days',
-               ends_at = ends_at - interval '2 days',
-               slot_date = slot_date - 2
-         WHERE id = $1::uuid
-        """,
-        appointment_id,
-    )
 
 
 async def status_of(db: asyncpg.Connection, appointment_id: str) -> str:

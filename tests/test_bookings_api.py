@@ -2,34 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 import httpx
 import pytest
 
 from tests.conftest import BecomeProvider, LiveApp
-from tests.support.booking import GUEST, book, create_service, free_slots, slots_of, tomorrow
-
-
-@pytest.fixture
-async def service(client: httpx.AsyncClient, become_provider: BecomeProvider) -> dict[str, Any]:
-    """A free service of a provider signed in on `client`, open 09:00-17:00 every day."""
-    await become_provider()
-    return await create_service(client)
-
-
-@pytest.fixture
-async def guest(live_app: LiveApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with live_app.client() as http:
-        yield http
-
-
-def manage_key(booking: dict[str, Any]) -> str:
-    return parse_qs(urlsplit(booking["manage_url"]).query)["key"][0]
+from tests.support.booking import (
+    GUEST,
+    book,
+    create_service,
+    free_slots,
+    manage_key,
+    slots_of,
+    tomorrow,
+)
 
 
 async def test_a_guest_books_a_free_slot_and_it_stops_being_available(

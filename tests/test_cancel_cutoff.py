@@ -4,10 +4,8 @@ a provider until the start. Past that a cancel would refund a visit that took pl
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 import httpx
@@ -20,10 +18,9 @@ from server.domain.cutoffs import (
     customer_change_deadline,
 )
 from server.domain.rules import RuleBroken
-from tests.conftest import BecomeProvider, LiveApp
-from tests.support.booking import book, create_service, free_slots, tomorrow
+from tests.support.booking import book, free_slots, make_started, manage_key, tomorrow
 from tests.support.stripe_stub import StripeStandIn
-from tests.support.stripe_webhooks import book_online, enable_online_payments, pay
+from tests.support.stripe_webhooks import book_online, pay
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -65,40 +62,10 @@ def test_a_provider_may_cancel_until_the_start_whatever_the_cut_off() -> None:
 # --- Through the API ----------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def service(client: httpx.AsyncClient, become_provider: BecomeProvider) -> dict[str, Any]:
-    await become_provider()
-    return await create_service(client)
-
-
-@pytest.fixture
-async def guest(live_app: LiveApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with live_app.client() as http:
-        yield http
-
-
 async def set_cut_off(db: asyncpg.Connection, service_id: str, minutes: int) -> None:
     await db.execute(
         "UPDATE services SET cancel_cutoff_minutes = $2 WHERE id = $1::uuid", service_id, minutes
     )
-
-
-async def make_started(db: asyncpg.Connection, appointment_id: str) -> None:
-    """Move a booking two days back, so its start has passed."""
-    await db.execute(
-        """
-        UPDATE appointments
-           SET starts_at = starts_at - interval '2 days',
-               ends_at = ends_at - interval '2 days',
-               slot_date = slot_date - 2
-         WHERE id = $1::uuid
-        """,
-        appointment_id,
-    )
-
-
-def manage_key(booking: dict[str, Any]) -> str:
-    return parse_qs(urlsplit(booking["manage_url"]).query)["key"][0]
 
 
 async def cancel(http: httpx.AsyncClient, booking: dict[str, Any]) -> httpx.Response:
@@ -144,17 +111,13 @@ async def test_a_customer_cancel_before_the_cut_off_goes_through(
     assert response.json()["appointment"]["status"] == "CANCELLED"
 
 
+@pytest.mark.usefixtures("fresh_stand_in")
 async def test_a_paid_booking_cancelled_after_the_visit_is_refused_and_not_refunded(
-    client: httpx.AsyncClient,
-    become_provider: BecomeProvider,
     guest: httpx.AsyncClient,
+    paid_service: dict[str, Any],
     stripe_stand_in: StripeStandIn,
     db: asyncpg.Connection,
 ) -> None:
-    stripe_stand_in.reset()
-    await become_provider()
-    await enable_online_payments(client, stripe_stand_in)
-    paid_service = await create_service(client, price_cents=3000, currency="GBP")
     slot = (await free_slots(guest, paid_service["id"], tomorrow()))[0]
     booking = await book_online(guest, slot)
     await pay(guest, stripe_stand_in, booking)

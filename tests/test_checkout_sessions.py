@@ -6,28 +6,26 @@ booking that never holds a database connection while Stripe answers (issue 11, m
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from redis.asyncio import Redis
 
 from jobs.context import JobContext
 from jobs.payments import expire_unpaid_holds, make_due_refunds
 from server.infra.state import EXTENSION_KEY
-from tests.conftest import BecomeProvider, LiveApp
-from tests.support.booking import book, create_service, free_slots, tomorrow
+from tests.conftest import LiveApp
+from tests.support.booking import book, cancelled_history, free_slots, tomorrow
 from tests.support.stripe_checkout import complete_payment, settle_delayed_payment
 from tests.support.stripe_stub import StripeStandIn
 from tests.support.stripe_webhooks import (
+    after_hold,
     appointment_of,
-    book_online,
+    book_first_slot,
     booking_api_path,
     deliver,
-    enable_online_payments,
     session_for,
     stripe_event,
 )
@@ -35,38 +33,7 @@ from tests.support.stripe_webhooks import (
 CHECKOUT = "/v1/checkout/sessions"
 
 
-@pytest.fixture(autouse=True)
-def fresh_stand_in(stripe_stand_in: StripeStandIn) -> StripeStandIn:
-    stripe_stand_in.reset()
-    return stripe_stand_in
-
-
-@pytest.fixture
-async def paid_service(
-    client: httpx.AsyncClient, become_provider: BecomeProvider, stripe_stand_in: StripeStandIn
-) -> dict[str, Any]:
-    await become_provider()
-    await enable_online_payments(client, stripe_stand_in)
-    return await create_service(client, price_cents=3000, currency="GBP")
-
-
-@pytest.fixture
-async def guest(live_app: LiveApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with live_app.client() as http:
-        yield http
-
-
-@pytest.fixture
-def job_ctx(live_app: LiveApp, db_pool: Any, redis_client: Redis) -> JobContext:
-    return {"config": live_app.config, "pool": db_pool, "app_redis": redis_client}
-
-
-async def book_first_slot(guest: httpx.AsyncClient, service: dict[str, Any]) -> dict[str, Any]:
-    return await book_online(guest, (await free_slots(guest, service["id"], tomorrow()))[0])
-
-
-def after_hold(booking: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(booking["appointment"]["hold_expires_at"]) + timedelta(seconds=1)
+pytestmark = pytest.mark.usefixtures("fresh_stand_in")
 
 
 def session_of(stand_in: StripeStandIn, booking: dict[str, Any]) -> dict[str, Any]:
@@ -278,12 +245,7 @@ async def test_a_failed_delayed_payment_frees_the_slot(
 
     assert (await state(guest, booking))[:2] == ("CANCELLED", "awaiting_payment")
     assert await is_offered(guest, paid_service, booking["appointment"]["start_time"])
-    history = await db.fetch(
-        "SELECT actor, reason FROM appointment_events"
-        " WHERE appointment_id = $1::uuid AND to_status = 'CANCELLED'",
-        booking["appointment"]["id"],
-    )
-    assert [(row["actor"], row["reason"]) for row in history] == [
+    assert await cancelled_history(db, booking["appointment"]["id"]) == [
         ("system", "payment not completed")
     ]
     assert (await deliver(guest, event)).is_success  # redelivered: nothing more

@@ -9,12 +9,11 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from server.infra.state import EXTENSION_KEY, AppState
-from tests.conftest import BecomeProvider, LiveApp, StartApp
-from tests.support.booking import create_service, tomorrow
+from tests.conftest import LiveApp, StartApp
+from tests.support.booking import tomorrow
 from tests.support.sockets import watch_slots
 
 
@@ -24,12 +23,6 @@ async def one_connection_app(start_app: StartApp) -> AsyncIterator[LiveApp]:
     app = await start_app(db_pool_size=1, db_acquire_timeout=0.5)
     yield app
     await app.server.stop()
-
-
-@pytest.fixture
-async def service(client: httpx.AsyncClient, become_provider: BecomeProvider) -> dict[str, Any]:
-    await become_provider()
-    return await create_service(client)
 
 
 def request_pool(app: LiveApp) -> Any:

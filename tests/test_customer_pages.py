@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -22,12 +21,6 @@ async def service(client: httpx.AsyncClient, become_provider: BecomeProvider) ->
     return await create_service(
         client, name="Sports massage", price_cents=4500, location="1 Quay St"
     )
-
-
-@pytest.fixture
-async def guest(live_app: LiveApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with live_app.client() as http:
-        yield http
 
 
 def test_prices_read_plainly_before_the_browser_formats_them() -> None:

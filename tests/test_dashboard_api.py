@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,12 +18,6 @@ ZONE = "Pacific/Kiritimati"  # UTC+14: its "today" is rarely the server's
 @pytest.fixture
 async def provider(client: httpx.AsyncClient, become_provider: BecomeProvider) -> dict[str, Any]:
     return await become_provider(timezone=ZONE)
-
-
-@pytest.fixture
-async def guest(live_app: LiveApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with live_app.client() as http:
-        yield http
 
 
 async def book_slot(guest: httpx.AsyncClient, slot: dict[str, Any], name: str) -> str:

@@ -4,7 +4,6 @@ paid bookings that end (requested in the move, made by the worker, retried, neve
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,7 +13,6 @@ import httpx
 import pytest
 from arq.connections import ArqRedis
 from arq.worker import Worker
-from redis.asyncio import Redis
 
 from jobs.context import JobContext
 from jobs.payments import expire_unpaid_holds, make_due_refunds
@@ -23,8 +21,8 @@ from server.domain.appointments import Move
 from server.infra.job_queue import QUEUE_NAME
 from server.usecases.appointments import Actor, move_appointment
 from server.usecases.refunds import MAX_ATTEMPTS
-from tests.conftest import BecomeProvider, LiveApp
-from tests.support.booking import create_service, free_slots, tomorrow
+from tests.conftest import LiveApp
+from tests.support.booking import cancelled_history, free_slots, tomorrow
 from tests.support.cli_process import appointly_env, assert_no_traceback, run_appointly
 from tests.support.sockets import Frame, watch_slots
 from tests.support.stripe_checkout import (
@@ -34,50 +32,18 @@ from tests.support.stripe_checkout import (
 )
 from tests.support.stripe_stub import SECRET_KEY, WEBHOOK_SECRET, StripeStandIn
 from tests.support.stripe_webhooks import (
+    after_hold,
     appointment_of,
+    book_first_slot,
     book_online,
     booking_api_path,
     deliver,
-    enable_online_payments,
     pay,
     session_for,
     stripe_event,
 )
 
-
-@pytest.fixture(autouse=True)
-def fresh_stand_in(stripe_stand_in: StripeStandIn) -> StripeStandIn:
-    stripe_stand_in.reset()
-    return stripe_stand_in
-
-
-@pytest.fixture
-async def paid_service(
-    client: httpx.AsyncClient, become_provider: BecomeProvider, stripe_stand_in: StripeStandIn
-) -> dict[str, Any]:
-    await become_provider()
-    await enable_online_payments(client, stripe_stand_in)
-    return await create_service(client, price_cents=3000, currency="GBP")
-
-
-@pytest.fixture
-async def guest(live_app: LiveApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with live_app.client() as http:
-        yield http
-
-
-@pytest.fixture
-def job_ctx(live_app: LiveApp, db_pool: Any, redis_client: Redis) -> JobContext:
-    """What the worker gives a job, pointing at the test database, Redis and Stripe stand-in."""
-    return {"config": live_app.config, "pool": db_pool, "app_redis": redis_client}
-
-
-async def book_first_slot(guest: httpx.AsyncClient, service: dict[str, Any]) -> dict[str, Any]:
-    return await book_online(guest, (await free_slots(guest, service["id"], tomorrow()))[0])
-
-
-def after_hold(booking: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(booking["appointment"]["hold_expires_at"]) + timedelta(seconds=1)
+pytestmark = pytest.mark.usefixtures("fresh_stand_in")
 
 
 def offered_again(start_time: str, booked_id: str) -> Any:
@@ -86,17 +52,6 @@ def offered_again(start_time: str, booked_id: str) -> Any:
         return slot is not None and slot["available"] and slot["id"] != booked_id
 
     return check
-
-
-async def cancelled_history(db: asyncpg.Connection, appointment_id: str) -> list[tuple[str, str]]:
-    rows = await db.fetch(
-        """
-        SELECT actor, reason FROM appointment_events
-         WHERE appointment_id = $1::uuid AND to_status = 'CANCELLED'
-        """,
-        appointment_id,
-    )
-    return [(row["actor"], row["reason"]) for row in rows]
 
 
 # --- Holds --------------------------------------------------------------------------------------

@@ -64,12 +64,6 @@ async def landing(http: httpx.AsyncClient) -> LandingPage:
 
 
 @pytest.fixture
-async def guest(live_app: LiveApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with live_app.client() as http:
-        yield http
-
-
-@pytest.fixture
 async def provider_http(live_app: LiveApp) -> AsyncIterator[httpx.AsyncClient]:
     async with live_app.client() as http:
         await make_provider(http, business_name="Harbour Physio", email="harbour@example.com")

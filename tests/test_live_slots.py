@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -12,21 +11,9 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from tests.conftest import BecomeProvider, LiveApp
-from tests.support.booking import book, create_service, free_slots, tomorrow
+from tests.conftest import LiveApp
+from tests.support.booking import book, free_slots, tomorrow
 from tests.support.sockets import close_code_of, session_cookie_header, watch_slots, ws_url
-
-
-@pytest.fixture
-async def service(client: httpx.AsyncClient, become_provider: BecomeProvider) -> dict[str, Any]:
-    await become_provider()
-    return await create_service(client)
-
-
-@pytest.fixture
-async def guest(live_app: LiveApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with live_app.client() as http:
-        yield http
 
 
 async def test_a_watcher_gets_a_snapshot_then_sees_a_booking_and_a_cancellation(

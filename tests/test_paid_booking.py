@@ -31,10 +31,7 @@ PRICE_CENTS = 4500
 FEE_PERCENT = 12.5
 
 
-@pytest.fixture(autouse=True)
-def fresh_stand_in(stripe_stand_in: StripeStandIn) -> StripeStandIn:
-    stripe_stand_in.reset()
-    return stripe_stand_in
+pytestmark = pytest.mark.usefixtures("fresh_stand_in")
 
 
 @pytest.fixture(scope="module")

@@ -8,26 +8,18 @@ nothing. It must wait for the regeneration and book a new row, not answer `day_f
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 import httpx
-import pytest
 
 from server.domain.slots import horizon_end, local_today
 from server.models import services, slots
 from server.usecases.services import fill_slots
-from tests.conftest import BecomeProvider, LiveApp
+from tests.conftest import BecomeProvider
 from tests.support.booking import GUEST, create_service, tomorrow
-
-
-@pytest.fixture
-async def guest(live_app: LiveApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with live_app.client() as http:
-        yield http
 
 
 async def waiting_on_a_lock(db_pool: Any) -> bool:

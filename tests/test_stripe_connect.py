@@ -15,10 +15,7 @@ from tests.support.stripe_stub import StripeStandIn
 CONNECT = "/api/providers/me/stripe/connect"
 
 
-@pytest.fixture(autouse=True)
-def fresh_stand_in(stripe_stand_in: StripeStandIn) -> StripeStandIn:
-    stripe_stand_in.reset()
-    return stripe_stand_in
+pytestmark = pytest.mark.usefixtures("fresh_stand_in")
 
 
 async def _stored_account(db: asyncpg.Connection) -> str | None:

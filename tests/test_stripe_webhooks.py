@@ -21,11 +21,7 @@ from tests.support.stripe_webhooks import (
     stripe_event,
 )
 
-
-@pytest.fixture(autouse=True)
-def fresh_stand_in(stripe_stand_in: StripeStandIn) -> StripeStandIn:
-    stripe_stand_in.reset()
-    return stripe_stand_in
+pytestmark = pytest.mark.usefixtures("fresh_stand_in")
 
 
 @pytest.fixture

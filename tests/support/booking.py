@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import httpx
 
 EVERY_DAY_9_TO_5 = {
@@ -62,3 +64,35 @@ async def book(
 ) -> httpx.Response:
     body = {**GUEST, "slot_id": slot_id, **fields}
     return await http.post("/api/bookings", json=body, headers=headers)
+
+
+async def cancelled_history(db: asyncpg.Connection, appointment_id: str) -> list[tuple[str, str]]:
+    """Who cancelled a booking and why, from its history (one line per cancellation)."""
+    rows = await db.fetch(
+        """
+        SELECT actor, reason FROM appointment_events
+         WHERE appointment_id = $1::uuid AND to_status = 'CANCELLED'
+        """,
+        appointment_id,
+    )
+    return [(row["actor"], row["reason"]) for row in rows]
+
+
+def manage_key(booking: dict[str, Any]) -> str:
+    """The key of a POST /api/bookings answer's manage link."""
+    key: str = parse_qs(urlsplit(booking["manage_url"]).query)["key"][0]
+    return key
+
+
+async def make_started(db: asyncpg.Connection, appointment_id: str) -> None:
+    """Move a booking two days back, so its start has passed (no live row is there then)."""
+    await db.execute(
+        """
+        UPDATE appointments
+           SET starts_at = starts_at - interval '2 days',
+               ends_at = ends_at - interval '2 days',
+               slot_date = slot_date - 2
+         WHERE id = $1::uuid
+        """,
+        appointment_id,
+    )

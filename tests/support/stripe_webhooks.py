@@ -14,10 +14,12 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
+from tests.support.booking import free_slots, tomorrow
 from tests.support.stripe_checkout import complete_payment
 from tests.support.stripe_stub import WEBHOOK_SECRET, StripeStandIn
 
@@ -123,6 +125,16 @@ async def book_online(http: httpx.AsyncClient, slot: dict[str, Any]) -> dict[str
     booking: dict[str, Any] = response.json()
     assert booking["appointment"]["payment_status"] == "awaiting_payment"
     return booking
+
+
+async def book_first_slot(http: httpx.AsyncClient, service: dict[str, Any]) -> dict[str, Any]:
+    """Book tomorrow's first free slot of a paid service, as `book_online` does."""
+    return await book_online(http, (await free_slots(http, service["id"], tomorrow()))[0])
+
+
+def after_hold(booking: dict[str, Any]) -> datetime:
+    """A moment just after an unpaid booking's hold ran out."""
+    return datetime.fromisoformat(booking["appointment"]["hold_expires_at"]) + timedelta(seconds=1)
 
 
 async def pay(
