@@ -5,8 +5,10 @@ The pages talk to the JSON API from small ES modules in static/js; nothing here 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, wraps
+from typing import Concatenate, ParamSpec
 from urllib.parse import quote
 from uuid import UUID
 from zoneinfo import available_timezones
@@ -28,6 +30,7 @@ from server.usecases.stripe_accounts import refresh_charges_enabled
 blueprint = Blueprint("pages", __name__)
 
 Page = str | WerkzeugResponse | tuple[str, int]
+P = ParamSpec("P")
 
 DEFAULT_NEXT = "/dashboard"
 # Offered first in the currency picker; any ISO code the API accepts can be added here.
@@ -78,6 +81,24 @@ async def _signed_in() -> tuple[User | None, Provider | None]:
     if user is None:
         return None, None
     return user, await select_provider_by_user(await db(), user.id)
+
+
+def _providers_only(
+    page: Callable[Concatenate[User, Provider, P], Awaitable[Page]],
+) -> Callable[P, Awaitable[Page]]:
+    """A provider's page, called with the signed-in user and their provider. Anyone signed
+    out is sent to sign in (and back here), a user who is no provider yet to onboarding."""
+
+    @wraps(page)
+    async def for_the_provider(*args: P.args, **kwargs: P.kwargs) -> Page:
+        user, provider = await _signed_in()
+        if user is None:
+            return _login_redirect(request.path)
+        if provider is None:
+            return redirect("/onboarding")
+        return await page(user, provider, *args, **kwargs)
+
+    return for_the_provider
 
 
 @blueprint.get("/")
@@ -176,13 +197,9 @@ async def onboarding_page() -> Page:
 
 
 @blueprint.get("/add-service")
-async def add_service_page() -> Page:
+@_providers_only
+async def add_service_page(user: User, provider: Provider) -> Page:
     """The new-service form with its weekly hours editor (providers only)."""
-    user, provider = await _signed_in()
-    if user is None:
-        return _login_redirect("/add-service")
-    if provider is None:
-        return redirect("/onboarding")
     return await render_template(
         "add_service.html",
         user=user,
@@ -194,14 +211,10 @@ async def add_service_page() -> Page:
 
 
 @blueprint.get("/embed")
-async def embed_page() -> Page:
+@_providers_only
+async def embed_page(user: User, provider: Provider) -> Page:
     """Copy-and-paste widget snippets for the provider's services, with live previews
     (providers only)."""
-    user, provider = await _signed_in()
-    if user is None:
-        return _login_redirect("/embed")
-    if provider is None:
-        return redirect("/onboarding")
     return await render_template(
         "embed.html",
         user=user,
@@ -230,14 +243,10 @@ def _price_text(price_cents: int, currency: str) -> str:
 
 
 @blueprint.get("/services/<service_id>/edit")
-async def edit_service_page(service_id: str) -> Page:
+@_providers_only
+async def edit_service_page(user: User, provider: Provider, service_id: str) -> Page:
     """The owner edits a service: details, price, hours, rules and date overrides, with a
     preview of the next free times (the service's provider only; anyone else gets a 404)."""
-    user, provider = await _signed_in()
-    if user is None:
-        return _login_redirect(f"/services/{service_id}/edit")
-    if provider is None:
-        return redirect("/onboarding")
     service = await _own_active_service(provider, service_id)
     if service is None:
         html = await render_template("error.html", status=404, title="Service not found", user=user)
@@ -261,14 +270,10 @@ async def edit_service_page(service_id: str) -> Page:
 
 
 @blueprint.get("/availability")
-async def availability_page() -> Page:
+@_providers_only
+async def availability_page(user: User, provider: Provider) -> Page:
     """The provider's time off and a month of closed days and date overrides across services
     (providers only)."""
-    user, provider = await _signed_in()
-    if user is None:
-        return _login_redirect("/availability")
-    if provider is None:
-        return redirect("/onboarding")
     return await render_template(
         "availability.html",
         user=user,
