@@ -4,13 +4,16 @@ bookings the new hours leave out. No I/O."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from server.domain.hours import HoursError, Interval, parse_intervals
 from server.domain.rules import RuleBroken
 from server.domain.slots import Closure, wall_time
+
+T = TypeVar("T")
 
 # How far ahead an override may be set: past any service's horizon, short of nonsense.
 MAX_OVERRIDE_DAYS_AHEAD = 730
@@ -23,18 +26,26 @@ _ISO_MOMENT = re.compile(
 )
 
 
+def _strict_iso(form: re.Pattern[str], raw: str, parse: Callable[[str], T]) -> T | None:
+    """`raw` parsed if it has exactly the documented form (fromisoformat alone accepts more,
+    e.g. week dates and compact forms), else None."""
+    if not form.fullmatch(raw):
+        return None
+    try:
+        return parse(raw)
+    except ValueError:
+        return None
+
+
 def parse_override_date(raw: str, today: date) -> date:
     """The date of an override: YYYY-MM-DD, from today (provider-local) up to two years on."""
-    try:
-        if not _ISO_DAY.fullmatch(raw):
-            raise ValueError(raw)
-        day = date.fromisoformat(raw)
-    except ValueError:
+    day = _strict_iso(_ISO_DAY, raw, date.fromisoformat)
+    if day is None:
         raise RuleBroken(
             "invalid_date",
             "The date must look like 2026-11-24.",
             fields={"date": "A date in the form YYYY-MM-DD."},
-        ) from None
+        )
     if day < today:
         raise RuleBroken(
             "invalid_date", "That date has passed.", fields={"date": "Today or later."}
@@ -60,16 +71,13 @@ def parse_override_hours(raw: object) -> tuple[Interval, ...]:
 
 def parse_moment(raw: str, zone: ZoneInfo, field: str) -> datetime:
     """An ISO date-time; without an offset it is a wall-clock time in the provider's zone."""
-    try:
-        if not _ISO_MOMENT.fullmatch(raw):
-            raise ValueError(raw)
-        moment = datetime.fromisoformat(raw)
-    except ValueError:
+    moment = _strict_iso(_ISO_MOMENT, raw, datetime.fromisoformat)
+    if moment is None:
         raise RuleBroken(
             "validation_error",
             f"{field} must be a date and time like 2026-12-24T09:00.",
             fields={field: "An ISO 8601 date-time, e.g. 2026-12-24T09:00 or …T09:00+01:00."},
-        ) from None
+        )
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     return moment.astimezone(UTC)

@@ -98,9 +98,8 @@ async def put_date_override(
     """Give one date of the owner's service its own hours ([] closes it), effective at once."""
     effects = Effects()
     async with conn.transaction():
-        service = await lock_owned_service(conn, user_id, service_id)
+        service, day = await _lock_override_day(conn, user_id, service_id, raw_day, now)
         zone = service.provider.zone
-        day = parse_override_date(raw_day, local_today(now, zone))
         intervals = parse_override_hours(raw_hours)
         override = await availability.upsert_override(
             conn, service.id, day, intervals_to_json(intervals)
@@ -128,8 +127,7 @@ async def delete_date_override(
     """The date follows its weekday's hours again."""
     effects = Effects()
     async with conn.transaction():
-        service = await lock_owned_service(conn, user_id, service_id)
-        day = parse_override_date(raw_day, local_today(now, service.provider.zone))
+        service, day = await _lock_override_day(conn, user_id, service_id, raw_day, now)
         if not await availability.delete_override(conn, service.id, day):
             raise override_not_found()
         await _reapply_day(conn, effects, service, day, now)
@@ -145,6 +143,14 @@ async def list_date_overrides(
         raise service_not_found()
     today = local_today(now, service.provider.zone)
     return await availability.select_overrides(conn, service.id, today)
+
+
+async def _lock_override_day(
+    conn: asyncpg.Connection, user_id: UUID, service_id: UUID, raw_day: str, now: datetime
+) -> tuple[Service, date]:
+    """The owner's service, locked, and the override's date read in the service's zone."""
+    service = await lock_owned_service(conn, user_id, service_id)
+    return service, parse_override_date(raw_day, local_today(now, service.provider.zone))
 
 
 async def _reapply_day(
