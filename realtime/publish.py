@@ -53,12 +53,21 @@ async def publish_slot_changes(
 
 
 async def publish_appointment_event(
-    redis: Redis | None, provider_id: UUID, event: str, appointment: dict[str, Any]
+    redis: Redis | None,
+    provider_id: UUID,
+    event: str,
+    appointment: dict[str, Any],
+    *,
+    previous: dict[str, Any] | None = None,
 ) -> None:
-    """Announce a change to one of a provider's appointments, as /ws/provider sends it."""
+    """Announce a change to one of a provider's appointments, as /ws/provider sends it (a
+    reschedule with the `previous` start and end times)."""
     if redis is None:
         return
-    frame = orjson.dumps({"type": "appointment", "event": event, "appointment": appointment})
+    body: dict[str, Any] = {"type": "appointment", "event": event, "appointment": appointment}
+    if previous is not None:
+        body["previous"] = previous
+    frame = orjson.dumps(body)
     await _publish(redis, appointments_channel(provider_id), frame)
 
 

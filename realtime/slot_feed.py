@@ -25,7 +25,8 @@ from realtime.channels import SlotsMessage, Topic
 from realtime.notice_edge import NoticeEdges
 from server.models import slots
 
-# Remember this many removed slot ids, so a removal repeated by a late message is not resent.
+# Remember this many removed rows (id and start), so a removal repeated by a late message is not
+# resent.
 REMEMBERED_REMOVALS = 10_000
 
 
@@ -69,10 +70,13 @@ class SlotFeed:
         self.edges.slots_appeared(
             message.service_id, [row.starts_at for row in live if not row.booked]
         )
-        live_ids = {str(slot.id) for slot in live}
+        # A removal names a row at a time: a booking that moved to another time is still live
+        # there, but gone from this one.
+        live_rows = {(str(slot.id), slot.starts_at) for slot in live}
         items: list[tuple[Any, str]] = []
         for slot in removed:
-            if slot["id"] in live_ids or not self._first_removal(slot["id"]):
+            at = (slot["id"], datetime.fromisoformat(slot["start_time"]))
+            if at in live_rows or not self._first_removal(f"{slot['id']}@{slot['start_time']}"):
                 continue
             public = {key: value for key, value in slot.items() if key != "removed"}
             items.append((date.fromisoformat(slot["slot_date"]), slot_frame(public, removed=True)))
@@ -81,10 +85,10 @@ class SlotFeed:
             items.append((row.slot_date, slot_frame(row.to_json(zone))))
         return Frames(tuple(items)) if items else None
 
-    def _first_removal(self, slot_id: str) -> bool:
-        if slot_id in self._removed:
+    def _first_removal(self, row: str) -> bool:
+        if row in self._removed:
             return False
-        self._removed[slot_id] = None
+        self._removed[row] = None
         if len(self._removed) > REMEMBERED_REMOVALS:
             self._removed.popitem(last=False)
         return True

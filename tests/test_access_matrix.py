@@ -72,6 +72,10 @@ def _booking_body(world: World) -> dict[str, Any]:
     return {**GUEST, "slot_id": world.next_free_slot_of_a()}
 
 
+def _reschedule_body(world: World) -> dict[str, Any]:
+    return {"slot_id": world.next_free_slot_of_a()}
+
+
 def _reset_request_body(world: World) -> dict[str, Any]:
     return {"email": world.new_email()}
 
@@ -183,6 +187,9 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", "/api/bookings/<appointment_id>/cancel"): Access(
         404, 200, 404, 404, 404, 404, fresh=True
     ),
+    ("POST", "/api/bookings/<appointment_id>/reschedule"): Access(
+        404, 200, 404, 404, 404, 404, body=_reschedule_body, fresh=True
+    ),
     ("GET", "/api/me/bookings"): Access(401, 200, 200, 200, 200, 401),
     # The provider dashboard.
     ("GET", "/api/dashboard/schedule"): Access(401, 403, 403, 200, 200, 401),
@@ -202,6 +209,9 @@ MATRIX: dict[tuple[str, str], Access] = {
     ),
     ("POST", "/api/appointments/<uuid:appointment_id>/no-show"): Access(
         401, 403, 403, 409, 404, 401, fresh=True
+    ),
+    ("POST", "/api/appointments/<uuid:appointment_id>/reschedule"): Access(
+        401, 403, 403, 200, 404, 401, body=_reschedule_body, fresh=True
     ),
     # Stripe calls this; only its signature lets an event in.
     ("POST", "/webhooks/stripe"): Access(400, 400, 400, 400, 400, 400, body=EMPTY),

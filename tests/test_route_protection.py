@@ -27,6 +27,7 @@ PUBLIC_STATE_CHANGING = frozenset(
         "/webhooks/stripe",
         "/api/bookings",
         "/api/bookings/<id>/cancel",
+        "/api/bookings/<id>/reschedule",
     }
 )
 

@@ -34,6 +34,8 @@ _RULE_STATUS: dict[str, int] = {
     "too_late_to_cancel": 409,
     "too_late_to_reschedule": 409,
     "too_late_to_book": 409,
+    "slot_taken": 409,
+    "invalid_transition": 409,
 }
 
 

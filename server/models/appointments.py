@@ -22,7 +22,7 @@ APPOINTMENT_COLUMNS = """
     a.payment_status, a.customer_user_id, a.customer_name, a.customer_email, a.customer_phone,
     a.notes, a.customer_timezone, a.price_cents, a.currency, a.manage_key_hash,
     a.hold_expires_at, a.stripe_checkout_session_id, a.stripe_payment_intent_id, a.booked_at,
-    a.paid_at,
+    a.paid_at, a.ical_uid, a.ical_sequence,
     s.name AS service_name, s.location, s.cancel_cutoff_minutes,
     p.id AS provider_id, p.user_id AS provider_user_id, p.business_name, p.timezone,
     r.status AS refund_status
@@ -69,6 +69,10 @@ class Appointment:
     refund_status: str | None = None
     # The service's cut-off: the customer may cancel until start minus this many minutes.
     cancel_cutoff_minutes: int = 0
+    # What every .ics about this booking says: its UID (set once, when booked) and a SEQUENCE
+    # that grows with each change (sql/0015), so calendars update one event.
+    ical_uid: str | None = None
+    ical_sequence: int = 0
 
     @property
     def zone(self) -> ZoneInfo:
@@ -305,11 +309,13 @@ async def select_customer_appointments(
 
 
 async def set_status(conn: asyncpg.Connection, appointment_id: UUID, status: Status) -> None:
-    """Move a locked booking to `status`. Leaving the slot (cancel, reject) ends any hold."""
+    """Move a locked booking to `status`. Leaving the slot (cancel, reject) ends any hold.
+    Its calendar event changes with it (the .ics SEQUENCE grows)."""
     await conn.execute(
         """
         UPDATE appointments
            SET status = $2,
+               ical_sequence = ical_sequence + 1,
                updated_at = clock_timestamp()
          WHERE id = $1
         """,

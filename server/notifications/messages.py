@@ -3,6 +3,7 @@ calendar file a confirmed booking carries."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -46,6 +47,12 @@ def appointment_context(appointment: Appointment, zone: ZoneInfo) -> dict[str, A
     }
 
 
+def previous_times(before: Appointment, zone: ZoneInfo) -> dict[str, str]:
+    """Where a moved booking was, for the "rescheduled" messages, in `zone`."""
+    starts = before.starts_at.astimezone(zone)
+    return {"previous_day": format_day(starts), "previous_start_time": f"{starts:%H:%M}"}
+
+
 def format_price(cents: int, currency: str) -> str | None:
     """The price line of a message; none for a free service."""
     return format_amount(cents, currency) if cents else None
@@ -53,15 +60,18 @@ def format_price(cents: int, currency: str) -> str | None:
 
 def calendar_attachment(appointment: Appointment) -> Attachment:
     """An .ics with the appointment at its wall-clock time in the provider's zone (TZID) and
-    that zone's VTIMEZONE, so calendars place it right whatever zone they are in."""
+    that zone's VTIMEZONE, so calendars place it right whatever zone they are in. Its UID and
+    SEQUENCE are the booking's own (sql/0015): a later .ics of the same booking carries a
+    higher SEQUENCE, so calendars update the event instead of adding another."""
     zone = appointment.zone
     calendar = Calendar()
     calendar.add("prodid", "-//Appointly//Bookings//EN")
     calendar.add("version", "2.0")
     calendar.add("method", "PUBLISH")
     event = Event()
-    event.add("uid", f"{appointment.id}@appointly")
-    event.add("dtstamp", appointment.booked_at)
+    event.add("uid", appointment.ical_uid or f"{appointment.id}@appointly")
+    event.add("sequence", appointment.ical_sequence)
+    event.add("dtstamp", datetime.now(UTC))
     event.add("dtstart", appointment.starts_at.astimezone(zone))
     event.add("dtend", appointment.ends_at.astimezone(zone))
     event.add("summary", f"{appointment.service_name} — {appointment.business_name}")

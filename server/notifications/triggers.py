@@ -23,6 +23,7 @@ from server.notifications.messages import (
     appointment_context,
     calendar_attachment,
     customer_zone,
+    previous_times,
     provider_zone,
 )
 from server.notifications.outbox import drop_held, queue_email
@@ -54,13 +55,48 @@ async def queue_move_notifications(
         return
     unpaid = before.payment_status is PaymentStatus.AWAITING_PAYMENT
     if after.status is Status.CONFIRMED:
-        await _to_customer(conn, after, "booking_confirmed", held=unpaid, with_calendar=True)
+        # Keyed by the .ics SEQUENCE: a booking confirmed again after a move is told again.
+        await _to_customer(
+            conn,
+            after,
+            "booking_confirmed",
+            held=unpaid,
+            with_calendar=True,
+            occurrence=after.ical_sequence,
+        )
     elif after.status is Status.REJECTED:
         await drop_held(conn, after.id)
         await _to_customer(conn, after, "booking_rejected")
     elif after.status is Status.CANCELLED:
         await drop_held(conn, after.id)
         await _queue_cancellation(conn, before, after, actor=actor, unpaid=unpaid)
+
+
+async def queue_reschedule_notifications(
+    conn: asyncpg.Connection, before: Appointment, after: Appointment, *, actor: str
+) -> None:
+    """A booking moved: one "rescheduled" e-mail to the customer, with the .ics that moves the
+    event already in their calendar (same UID, higher SEQUENCE), and one to the provider.
+    Held back, like the booking's other messages, while it awaits online payment."""
+    held = after.payment_status is PaymentStatus.AWAITING_PAYMENT
+    moved_by = {"moved_by": actor}
+    await _to_customer(
+        conn,
+        after,
+        "booking_rescheduled",
+        held=held,
+        with_calendar=True,
+        extra=previous_times(before, customer_zone(after)) | moved_by,
+        occurrence=after.ical_sequence,
+    )
+    await _to_provider(
+        conn,
+        after,
+        "booking_rescheduled_provider",
+        held=held,
+        extra=previous_times(before, provider_zone(after)) | moved_by,
+        occurrence=after.ical_sequence,
+    )
 
 
 async def _queue_cancellation(
@@ -94,6 +130,7 @@ async def _to_customer(
     held: bool = False,
     with_calendar: bool = False,
     extra: dict[str, str] | None = None,
+    occurrence: int | None = None,
 ) -> None:
     context = appointment_context(appointment, customer_zone(appointment)) | (extra or {})
     await queue_email(
@@ -101,7 +138,7 @@ async def _to_customer(
         kind=kind,
         to=appointment.customer_email,
         context=context,
-        dedupe_key=f"appointment:{appointment.id}:{kind}:customer",
+        dedupe_key=f"appointment:{appointment.id}:{_event(kind, occurrence)}:customer",
         appointment_id=appointment.id,
         user_id=appointment.customer_user_id,
         held=held,
@@ -116,6 +153,7 @@ async def _to_provider(
     *,
     held: bool = False,
     extra: dict[str, str] | None = None,
+    occurrence: int | None = None,
 ) -> None:
     email = await provider_email(conn, appointment.provider_user_id)
     context = appointment_context(appointment, provider_zone(appointment)) | (extra or {})
@@ -124,11 +162,17 @@ async def _to_provider(
         kind=kind,
         to=email,
         context=context,
-        dedupe_key=f"appointment:{appointment.id}:{kind}:provider",
+        dedupe_key=f"appointment:{appointment.id}:{_event(kind, occurrence)}:provider",
         appointment_id=appointment.id,
         user_id=appointment.provider_user_id,
         held=held,
     )
+
+
+def _event(kind: str, occurrence: int | None) -> str:
+    """The event part of a dedupe key: the kind, and which time it happened when it can
+    happen more than once to one booking (a move, a confirmation after a move)."""
+    return kind if occurrence is None else f"{kind}:{occurrence}"
 
 
 async def provider_email(conn: asyncpg.Connection, provider_user_id: UUID) -> str:

@@ -1,4 +1,4 @@
-"""Bookings: book a slot (or the day's next free one), read and cancel one's own booking."""
+"""Bookings: book a slot (or the day's next free one), read, cancel and move one's own booking."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from server.routes import shapes
 from server.routes.after_commit import run_after_commit
 from server.usecases import bookings as use_cases
 from server.usecases.appointments import parse_appointment_id
+from server.usecases.reschedules import reschedule_as_customer
 
 blueprint = Blueprint("bookings", __name__)
 
@@ -158,6 +159,33 @@ async def post_booking_cancel(appointment_id: str) -> Response:
     result = await use_cases.cancel_booking(
         await db(),
         parse_appointment_id(appointment_id),
+        manage_key=request.args.get("key"),
+        user_id=None if user is None else user.id,
+        now=_now(),
+    )
+    await run_after_commit(result.effects)
+    return json_response({"appointment": result.after.to_json()})
+
+
+@blueprint.post("/api/bookings/<appointment_id>/reschedule")
+@document_querystring(ManageKeyQuery)
+@validate_request(shapes.RescheduleBody)
+@responds(200, shapes.AppointmentEnvelope)
+@errors(404, 409, 422)
+async def post_booking_reschedule(appointment_id: str, data: shapes.RescheduleBody) -> Response:
+    """Move your booking to another free time of the same service.
+
+    The booking keeps its id, link and payment, takes the new slot's time and token, and waits
+    for the provider to confirm the new time (PENDING). Until the service's cut-off before the
+    current start: later, 409 `too_late_to_reschedule`. 409 `slot_taken` when the time went,
+    `too_late_to_book` inside its minimum notice, `invalid_transition` for an ended booking;
+    422 `other_service`; 404 `slot_not_found`.
+    """
+    user = await optional_user()
+    result = await reschedule_as_customer(
+        await db(),
+        parse_appointment_id(appointment_id),
+        data.slot_id,
         manage_key=request.args.get("key"),
         user_id=None if user is None else user.id,
         now=_now(),

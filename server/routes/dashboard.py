@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 from quart import Blueprint, Response
-from quart_schema import document_request, validate_querystring
+from quart_schema import document_request, validate_querystring, validate_request
 
 from server.domain.appointments import Move, Status
 from server.domain.dates import parse_day
@@ -24,6 +24,7 @@ from server.routes import shapes
 from server.routes.after_commit import run_after_commit
 from server.usecases.provider_moves import move_provider_appointment
 from server.usecases.providers import require_provider
+from server.usecases.reschedules import reschedule_as_provider
 
 blueprint = Blueprint("dashboard", __name__)
 
@@ -170,3 +171,23 @@ async def post_no_show(appointment_id: UUID) -> Response:
     """Mark a CONFIRMED booking as NO_SHOW (the customer did not come), once its start time
     has passed."""
     return await _move(appointment_id, Move.NO_SHOW)
+
+
+@blueprint.post("/api/appointments/<uuid:appointment_id>/reschedule")
+@validate_request(shapes.RescheduleBody)
+@responds(200, shapes.AppointmentEnvelope)
+@errors(403, 404, 409, 422)
+async def post_reschedule(appointment_id: UUID, data: shapes.RescheduleBody) -> Response:
+    """Move a PENDING or CONFIRMED booking to another free time of the same service.
+
+    It keeps its id, status and payment and takes the new slot's time and token; the old time
+    is offered again, and the customer gets an e-mail with an updated calendar event. Until the
+    appointment starts (409 `too_late_to_reschedule`); 409 `slot_taken`, `too_late_to_book`,
+    `invalid_transition`; 422 `other_service`; 404 `slot_not_found`.
+    """
+    provider = await require_provider()
+    result = await reschedule_as_provider(
+        await db(), provider, appointment_id, data.slot_id, now=_now()
+    )
+    await run_after_commit(result.effects)
+    return json_response({"appointment": result.after.to_json()})

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from server.domain.appointments import PaymentStatus, Status
 
@@ -160,3 +160,11 @@ class Health(BaseModel):
     failing: list[Literal["database", "redis"]] = Field(
         default_factory=list, description="What did not answer (only when ok is false)."
     )
+
+
+class RescheduleBody(BaseModel):
+    """The free slot of the same service to move the booking to (POST …/reschedule)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    slot_id: UUID = Field(description="A free slot of the booking's service.")

@@ -37,6 +37,7 @@ from server.infra.config import Config
 from server.models import appointments, idempotency, payments
 from server.models.appointments import Appointment, LockedSlot, NewBooking
 from server.models.availability import was_withdrawn
+from server.models.reschedules import was_absorbed
 from server.models.slots import Slot
 from server.notifications.outbox import DELIVERY_JOB
 from server.notifications.triggers import queue_booking_received
@@ -218,6 +219,8 @@ async def _claim(conn: asyncpg.Connection, request: BookingRequest, now: datetim
 async def _claim_slot(conn: asyncpg.Connection, slot_id: UUID, now: datetime) -> LockedSlot:
     slot = await appointments.lock_slot(conn, slot_id)
     if slot is None:
+        if await was_absorbed(conn, slot_id):
+            raise slot_taken()  # a booking that moved took this time a moment ago
         if await was_withdrawn(conn, slot_id):
             # Time off or a date override took it away while the customer was looking.
             raise APIError(409, "slot_unavailable", "That time is no longer offered.")

@@ -42,6 +42,8 @@ class AppointmentEvent:
     provider_id: UUID
     event: str
     appointment: dict[str, Any]
+    # `rescheduled` also says where it was: {"start_time", "end_time"}.
+    previous: dict[str, Any] | None = None
 
 
 @dataclass
@@ -68,10 +70,16 @@ class Effects:
             )
 
     def appointment_changed(
-        self, provider_id: UUID, event: str, appointment: dict[str, Any]
+        self,
+        provider_id: UUID,
+        event: str,
+        appointment: dict[str, Any],
+        *,
+        previous: dict[str, Any] | None = None,
     ) -> None:
-        """The provider's sockets will hear `event` about `appointment` (its JSON)."""
-        self.appointment_events.append(AppointmentEvent(provider_id, event, appointment))
+        """The provider's sockets will hear `event` about `appointment` (its JSON), and for a
+        reschedule its `previous` times."""
+        self.appointment_events.append(AppointmentEvent(provider_id, event, appointment, previous))
 
     def nudge(self, job_name: str) -> None:
         """The worker will be asked to run `job_name` now rather than at its next sweep."""
@@ -106,6 +114,8 @@ async def run_effects(effects: Effects, redis: Redis | None, jobs: Redis | None)
             reset=change.reset,
         )
     for event in effects.appointment_events:
-        await publish_appointment_event(redis, event.provider_id, event.event, event.appointment)
+        await publish_appointment_event(
+            redis, event.provider_id, event.event, event.appointment, previous=event.previous
+        )
     for job_name in effects.job_nudges:
         await enqueue_job(jobs, job_name)
