@@ -17,8 +17,8 @@ from websockets.asyncio.client import connect
 from server.auth.rate_limit import MAX_FAILURES_PER_IP, LoginThrottle
 from server.edge.forwarded import TrustedProxyHeaders
 from server.infra.config import ConfigError, RateLimit, load_config
-from tests.conftest import LiveApp, StartApp, make_provider
-from tests.support.booking import book, create_service, free_slots, tomorrow
+from tests.conftest import StartApp
+from tests.support.booking import book, free_slots, tomorrow
 from tests.support.serving import RunningServer, start_asgi
 from tests.support.sockets import ws_url
 
@@ -131,22 +131,18 @@ async def test_a_trusted_proxy_forwarding_a_secure_socket_makes_it_wss(
 
 
 @pytest.fixture
-async def provider_http(live_app: LiveApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with live_app.client() as http:
-        yield http
-
-
-async def _two_free_slots(provider_http: httpx.AsyncClient) -> list[dict[str, Any]]:
-    await make_provider(provider_http)
-    service = await create_service(provider_http)
-    return (await free_slots(provider_http, service["id"], tomorrow()))[:2]
+async def two_free_slots(
+    client: httpx.AsyncClient, service: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Two bookable slots of a service on the main server (the one under test is another)."""
+    return (await free_slots(client, service["id"], tomorrow()))[:2]
 
 
 async def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_booking_limit(
-    start_app: StartApp, provider_http: httpx.AsyncClient
+    start_app: StartApp, two_free_slots: list[dict[str, Any]]
 ) -> None:
     app = await start_app(forwarded_allow_ips=LOOPBACK, booking_rate_limit=RateLimit(1, 60))
-    first, second = await _two_free_slots(provider_http)
+    first, second = two_free_slots
     async with app.client() as proxy:
         assert (await book(proxy, first["id"], forwarded_for("203.0.113.7"))).status_code == 201
         again = await book(proxy, second["id"], forwarded_for("203.0.113.7"))
@@ -156,10 +152,10 @@ async def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_booking_
 
 
 async def test_from_an_untrusted_peer_forwarded_clients_share_the_peers_booking_limit(
-    start_app: StartApp, provider_http: httpx.AsyncClient
+    start_app: StartApp, two_free_slots: list[dict[str, Any]]
 ) -> None:
     app = await start_app(forwarded_allow_ips=ELSEWHERE, booking_rate_limit=RateLimit(1, 60))
-    first, second = await _two_free_slots(provider_http)
+    first, second = two_free_slots
     async with app.client() as script:
         assert (await book(script, first["id"], forwarded_for("203.0.113.7"))).status_code == 201
         spoofed = await book(script, second["id"], forwarded_for("203.0.113.8"))
