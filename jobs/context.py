@@ -11,6 +11,7 @@ from server.infra.db import create_pool
 from server.infra.redis_clients import open_redis
 from server.infra.runtime import resolve_services_async
 from server.usecases.effects import Effects, run_effects
+from server.usecases.waitlist_offers import use_offer_settings
 
 JobContext = dict[str, Any]
 
@@ -19,6 +20,7 @@ async def open_context(ctx: JobContext, config: Config | None = None) -> None:
     config = await resolve_services_async(config or load_config())
     assert config.database_url and config.redis_url
     ctx["config"] = config
+    use_offer_settings(config)  # offers made by jobs (expired holds, passed-on offers)
     ctx["pool"] = await create_pool(config.database_url, max_size=5)
     ctx["app_redis"] = open_redis(config.redis_url, config)
 

@@ -37,6 +37,13 @@ async def process_refunds(ctx: JobContext) -> int:
     return await make_due_refunds(ctx)
 
 
+async def expire_waitlist_offers(ctx: JobContext) -> int:
+    """Pass waitlist offers that ran out to the next in line (or free their slots for all)."""
+    from jobs.waitlist import expire_due_offers
+
+    return await expire_due_offers(ctx)
+
+
 async def purge_expired(ctx: JobContext) -> int:
     """Delete idempotency records past their 24 hours and clear sent secret-link bodies."""
     from jobs.purge import purge_expired as purge
@@ -50,4 +57,5 @@ PERIODIC_JOBS = {
     "expire_holds": expire_holds,
     "process_refunds": process_refunds,
     "purge_expired": purge_expired,
+    "expire_waitlist_offers": expire_waitlist_offers,
 }

@@ -10,6 +10,7 @@ from jobs.context import JobContext, close_context, open_context
 from jobs.notifications import deliver_outbox
 from jobs.periodic import (
     expire_holds,
+    expire_waitlist_offers,
     process_refunds,
     purge_expired,
     send_reminders,
@@ -44,6 +45,7 @@ def worker_settings(config: Config) -> type:
             expire_holds,
             process_refunds,
             purge_expired,
+            expire_waitlist_offers,
             # Nudged after every commit that queues mail: keep no result per nudge.
             func(deliver_outbox, keep_result=0),
         ]
@@ -51,6 +53,8 @@ def worker_settings(config: Config) -> type:
             # Hourly: a provider's new last day begins at their midnight, in any zone.
             cron(top_up_slots, minute={15}, run_at_startup=True),
             cron(expire_holds, second={0, 30}),
+            # Offers last minutes: a few seconds late is fine; a claim never waits on this.
+            cron(expire_waitlist_offers, second=set(range(2, 60, 5))),
             # The sweep behind every refund nudge; the backoff decides what is due.
             cron(process_refunds, second={20}),
             cron(send_reminders, second={5}),

@@ -3,7 +3,8 @@
 Slot changes go to one channel per service and appointment changes to one per provider, so an
 outside consumer can subscribe to exactly what it needs; each server process listens to all of
 them through pattern subscriptions on a single connection (see realtime.broker). A user's
-channel says that some of their sessions were revoked (its signed-in sockets check theirs).
+channel says that some of their sessions were revoked (its signed-in sockets check theirs). A
+service's waitlist channel names a day whose line changed (its waitlist sockets re-read theirs).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ PREFIX = "appointly"
 SLOTS_PATTERN = f"{PREFIX}:service:*:slots"
 APPOINTMENTS_PATTERN = f"{PREFIX}:provider:*:appointments"
 SESSIONS_PATTERN = f"{PREFIX}:user:*:sessions"
-PATTERNS = (SLOTS_PATTERN, APPOINTMENTS_PATTERN, SESSIONS_PATTERN)
+WAITLIST_PATTERN = f"{PREFIX}:service:*:waitlist"
+PATTERNS = (SLOTS_PATTERN, APPOINTMENTS_PATTERN, SESSIONS_PATTERN, WAITLIST_PATTERN)
 
 
 def slots_channel(service_id: UUID | str) -> str:
@@ -33,10 +35,15 @@ def sessions_channel(user_id: UUID | str) -> str:
     return f"{PREFIX}:user:{user_id}:sessions"
 
 
+def waitlist_channel(service_id: UUID | str) -> str:
+    """Says which of the service's days had its waitlist change (the message is the day)."""
+    return f"{PREFIX}:service:{service_id}:waitlist"
+
+
 @dataclass(frozen=True)
 class Topic:
-    """What a channel is about: ("slots", service id), ("appointments", provider id) or
-    ("sessions", user id)."""
+    """What a channel is about: ("slots", service id), ("appointments", provider id),
+    ("sessions", user id) or ("waitlist", service id)."""
 
     kind: str
     key: str
@@ -52,6 +59,8 @@ def topic_of(channel: str) -> Topic | None:
         return Topic("appointments", parts[2])
     if parts[1] == "user" and parts[3] == "sessions":
         return Topic("sessions", parts[2])
+    if parts[1] == "service" and parts[3] == "waitlist":
+        return Topic("waitlist", parts[2])
     return None
 
 
@@ -65,6 +74,10 @@ def appointments_topic(provider_id: UUID | str) -> Topic:
 
 def sessions_topic(user_id: UUID | str) -> Topic:
     return Topic("sessions", str(user_id))
+
+
+def waitlist_topic(service_id: UUID | str) -> Topic:
+    return Topic("waitlist", str(service_id))
 
 
 @dataclass(frozen=True)

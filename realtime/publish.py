@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -19,7 +20,13 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from realtime.channels import SlotsMessage, appointments_channel, sessions_channel, slots_channel
+from realtime.channels import (
+    SlotsMessage,
+    appointments_channel,
+    sessions_channel,
+    slots_channel,
+    waitlist_channel,
+)
 from server.models.slots import Slot
 
 log = logging.getLogger(__name__)
@@ -77,6 +84,14 @@ async def publish_sessions_revoked(redis: Redis | None, user_id: UUID) -> None:
     if redis is None:
         return
     await _publish(redis, sessions_channel(user_id), b"revoked")
+
+
+async def publish_waitlist_changed(redis: Redis | None, service_id: UUID, day: date) -> None:
+    """Announce that the line for one of the service's days changed (an offer made, passed on,
+    claimed; someone joined or left), so that day's waitlist sockets re-read their entries."""
+    if redis is None:
+        return
+    await _publish(redis, waitlist_channel(service_id), day.isoformat().encode())
 
 
 async def _publish(redis: Redis, channel: str, data: bytes) -> None:

@@ -78,7 +78,12 @@ async def start_realtime() -> None:
     feed = SlotFeed(pool, acquire_timeout=config.db_acquire_timeout)
     broker = Broker(
         state.require_redis(),
-        {"slots": feed.handle, "appointments": pass_through, "sessions": pass_through},
+        {
+            "slots": feed.handle,
+            "appointments": pass_through,
+            "sessions": pass_through,
+            "waitlist": pass_through,  # realtime.waitlist_socket
+        },
         ping_interval=config.redis_ping_interval,
         pong_timeout=config.redis_timeout,
     )

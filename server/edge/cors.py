@@ -30,6 +30,8 @@ CROSS_ORIGIN_ROUTES: dict[str, frozenset[str]] = {
     "/api/bookings": frozenset({"POST"}),
     "/api/bookings/<id>": frozenset({"GET"}),
     "/api/bookings/<id>/cancel": frozenset({"POST"}),
+    # The widget's "Join the waitlist" on a full day.
+    "/api/services/<id>/waitlist": frozenset({"POST"}),
 }
 _URL_VARIABLE = re.compile(r"<[^>]*>")
 

@@ -20,6 +20,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PUBLIC_STATE_CHANGING_PREFIXES = (
     "/api/auth/",  # signing up, in and out: an anonymous caller is the point
     "/api/bookings",  # guests book, and manage with the key from their e-mail
+    "/api/services/x/waitlist",  # guests join a full day's waitlist (as they book)
+    "/api/waitlist/",  # and manage their place with the key from its link
     "/webhooks/",  # Stripe authenticates with its signature, not a cookie
 )
 _URL_VARIABLE = re.compile(r"<[^>]*>")

@@ -83,6 +83,8 @@ class Config:
     # The broker pings a quiet pub/sub connection this often; no pong within redis_timeout
     # counts as a lost connection.
     redis_ping_interval: float = 10.0
+    # How long a freed slot is held for the waitlist entry it is offered to.
+    waitlist_offer_minutes: int = 15
 
     @property
     def base_origin(self) -> str:
@@ -164,6 +166,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         reminder_offsets=_minutes_list(env, "REMINDER_OFFSETS", (1440, 60)),
         hold_minutes=_int(env, "HOLD_MINUTES", 15, 1, 24 * 60),
         db_pool_size=_int(env, "DB_POOL_SIZE", 10, 2, 1000),
+        waitlist_offer_minutes=_int(env, "WAITLIST_OFFER_MINUTES", 15, 1, 24 * 60),
     )
     if config.stripe_enabled and not config.stripe_webhook_secrets:
         raise ConfigError(

@@ -16,6 +16,7 @@ import asyncpg
 
 from server.domain.appointments import PaymentStatus, Status
 from server.domain.bookings import CustomerDetails
+from server.models.slots import offered
 
 APPOINTMENT_COLUMNS = """
     a.id, a.service_id, a.slot_date, a.starts_at, a.ends_at, a.token, a.status,
@@ -137,12 +138,17 @@ class LockedSlot:
     charges_enabled: bool
     # The service's minimum notice: a slot starting sooner than this from now is not bookable.
     min_notice_minutes: int = 0
+    # The waitlist entry a free slot is held for (sql/0016); only that entry may book it.
+    offered_to: UUID | None = None
 
 
 _LOCKED_SLOT_QUERY = """
     SELECT a.id, a.service_id, a.starts_at, a.booked, a.occupies_slot,
            s.is_active AS service_active, s.price_cents, s.currency,
-           p.stripe_account_id, p.charges_enabled, s.min_notice_minutes
+           p.stripe_account_id, p.charges_enabled, s.min_notice_minutes,
+           (SELECT offer.entry_id
+              FROM waitlist_offers AS offer
+             WHERE offer.slot_id = a.id) AS offered_to
       FROM appointments AS a
       JOIN services AS s ON s.id = a.service_id
       JOIN providers AS p ON p.id = s.provider_id
@@ -173,9 +179,10 @@ async def lock_first_free_slot(
     *,
     skip_locked: bool = True,
 ) -> LockedSlot | None:
-    """The day's earliest free slot past the service's minimum notice, locked; slots other
-    claimants hold are skipped, so concurrent queue-mode bookings each take the next token
-    instead of queueing on one row. With `skip_locked=False` it waits for them instead."""
+    """The day's earliest free slot past the service's minimum notice and not held for the
+    waitlist, locked; slots other claimants hold are skipped, so concurrent queue-mode
+    bookings each take the next token instead of queueing on one row. With
+    `skip_locked=False` it waits for them instead."""
     wait = "SKIP LOCKED" if skip_locked else ""
     row = await conn.fetchrow(
         f"""
@@ -185,6 +192,7 @@ async def lock_first_free_slot(
            AND a.starts_at > $3::timestamptz + make_interval(mins => s.min_notice_minutes)
            AND NOT a.booked
            AND a.occupies_slot
+           AND NOT {offered("a")}
          ORDER BY a.starts_at
          LIMIT 1
            FOR UPDATE OF a {wait}

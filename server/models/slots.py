@@ -26,6 +26,8 @@ class Slot:
     booked: bool
     # Free but inside its service's minimum notice (or past): shown, not bookable.
     too_soon: bool = False
+    # Free but held for someone on the waitlist (a `waitlist_offers` row): not bookable.
+    held: bool = False
 
     def to_json(self, zone: ZoneInfo) -> dict[str, Any]:
         """Times carry the provider's UTC offset on that day, e.g. 2026-11-24T09:30:00+00:00."""
@@ -36,11 +38,17 @@ class Slot:
             "start_time": self.starts_at.astimezone(zone).isoformat(),
             "end_time": self.ends_at.astimezone(zone).isoformat(),
             "token": self.token,
-            "available": not self.booked and not self.too_soon,
+            "available": not (self.booked or self.too_soon or self.held),
         }
 
 
 SLOT_COLUMNS = "id, service_id, slot_date, starts_at, ends_at, token, booked"
+
+
+def offered(row: str) -> str:
+    """SQL true when the free slot row `row` (a table name or alias) is held for someone on the
+    waitlist (sql/0016: an offer row names it)."""
+    return f"EXISTS (SELECT 1 FROM waitlist_offers AS offer WHERE offer.slot_id = {row}.id)"
 
 
 async def insert_slots(
@@ -136,8 +144,9 @@ async def select_slots(
 # its time turning rows into Python objects and back into JSON (bench/README.md). Times are
 # the provider's wall clock plus that moment's UTC offset, as `isoformat()` writes them.
 # Given a moment ($5), a free slot starting no later than that moment plus the service's
-# minimum notice is shown unavailable, as the booking claim would refuse it.
-SLOTS_AS_JSON = """
+# minimum notice is shown unavailable, as the booking claim would refuse it; so is a free slot
+# held for someone on the waitlist.
+SLOTS_AS_JSON = f"""
     WITH live AS (
         SELECT id,
                service_id,
@@ -147,6 +156,7 @@ SLOTS_AS_JSON = """
                booked OR starts_at <= $5::timestamptz + make_interval(
                    mins => (SELECT min_notice_minutes FROM services WHERE id = $1)
                ) AS unavailable,
+               {offered("appointments")} AS held,
                starts_at,
                starts_at AT TIME ZONE $4 AS local_start,
                ends_at   AT TIME ZONE $4 AS local_end,
@@ -168,7 +178,7 @@ SLOTS_AS_JSON = """
                              || CASE WHEN end_offset < interval '0' THEN '-' ELSE '+' END
                              || to_char(greatest(end_offset, -end_offset), 'HH24:MI'),
                'token',      token,
-               'available',  NOT coalesce(unavailable, booked)
+               'available',  NOT (coalesce(unavailable, booked) OR held)
            ) ORDER BY starts_at), '[]')::text  -- sent as it is, never decoded
       FROM live
 """
@@ -200,13 +210,15 @@ async def select_live_slots_at(
     now: datetime | None = None,
 ) -> list[Slot]:
     """The live rows (free or booked) now offering these start times, by start; with `now`,
-    free ones inside the minimum notice are marked `too_soon`."""
+    free ones inside the minimum notice are marked `too_soon`; ones held for the waitlist are
+    marked `held`."""
     rows = await conn.fetch(
         f"""
         SELECT {SLOT_COLUMNS},
                coalesce(starts_at <= $3::timestamptz + make_interval(
                    mins => (SELECT min_notice_minutes FROM services WHERE id = $1)
-               ), false) AS too_soon
+               ), false) AS too_soon,
+               {offered("appointments")} AS held
           FROM appointments
          WHERE service_id = $1
            AND starts_at = ANY($2::timestamptz[])

@@ -49,18 +49,21 @@ from server.usecases.appointments import (
     move_appointment,
 )
 from server.usecases.effects import Effects
+from server.usecases.waitlist_offers import take_offer
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class BookingRequest:
-    """Either a slot (`slot_id`) or a service's day in queue mode (`service_id` and `day`)."""
+    """Either a slot (`slot_id`), a service's day in queue mode (`service_id` and `day`), or
+    the slot a waitlist entry was offered (`waitlist_entry_id`)."""
 
     customer: CustomerDetails
     slot_id: UUID | None = None
     service_id: UUID | None = None
     day: date | None = None
+    waitlist_entry_id: UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -210,6 +213,9 @@ async def _stored_answer(
 
 
 async def _claim(conn: asyncpg.Connection, request: BookingRequest, now: datetime) -> LockedSlot:
+    if request.waitlist_entry_id is not None:
+        # The offer ends in this transaction; the slot is then claimed like any other.
+        return await _claim_slot(conn, await take_offer(conn, request.waitlist_entry_id, now), now)
     if request.slot_id is not None:
         return await _claim_slot(conn, request.slot_id, now)
     assert request.service_id is not None and request.day is not None
@@ -225,8 +231,8 @@ async def _claim_slot(conn: asyncpg.Connection, slot_id: UUID, now: datetime) ->
             # Time off or a date override took it away while the customer was looking.
             raise APIError(409, "slot_unavailable", "That time is no longer offered.")
         raise APIError(404, "slot_not_found", "There is no such slot.")
-    if slot.booked or not slot.occupies_slot:
-        raise slot_taken()
+    if slot.booked or not slot.occupies_slot or slot.offered_to is not None:
+        raise slot_taken()  # held for the waitlist counts as taken (its offer ends first)
     _check_bookable(slot, now)
     return slot
 

@@ -13,15 +13,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
-from realtime.publish import publish_appointment_event, publish_slot_changes
+from realtime.publish import (
+    publish_appointment_event,
+    publish_slot_changes,
+    publish_waitlist_changed,
+)
 from server.infra.job_queue import enqueue_job
 from server.models.slots import Slot
+from server.notifications.outbox import DELIVERY_JOB
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,8 @@ class Effects:
     slot_changes: list[SlotChange] = field(default_factory=list)
     appointment_events: list[AppointmentEvent] = field(default_factory=list)
     job_nudges: list[str] = field(default_factory=list)
+    # (service id, day) whose waitlist changed: that day's waitlist sockets re-read.
+    waitlist_days: list[tuple[UUID, date]] = field(default_factory=list)
 
     def slots_changed(
         self,
@@ -63,11 +71,24 @@ class Effects:
         removed: Sequence[Slot] = (),
         reset: bool = False,
     ) -> None:
-        """Watchers of the service will see `changed` slots appear or change, `removed` go."""
+        """Watchers of the service will see `changed` slots appear or change, `removed` go.
+
+        A changed slot `held` for the waitlist was just offered to someone: their waitlist
+        socket hears of it and the worker sends the offer's e-mail.
+        """
         if changed or removed or reset:
             self.slot_changes.append(
                 SlotChange(service_id, zone, tuple(changed), tuple(removed), reset)
             )
+        for slot in changed:
+            if slot.held:
+                self.waitlist_changed(slot.service_id, slot.slot_date)
+                self.nudge(DELIVERY_JOB)
+
+    def waitlist_changed(self, service_id: UUID, day: date) -> None:
+        """The waitlist sockets of the service's `day` will re-read their entries."""
+        if (service_id, day) not in self.waitlist_days:
+            self.waitlist_days.append((service_id, day))
 
     def appointment_changed(
         self,
@@ -92,10 +113,14 @@ class Effects:
         self.appointment_events.extend(other.appointment_events)
         for job_name in other.job_nudges:
             self.nudge(job_name)
+        for service_id, day in other.waitlist_days:
+            self.waitlist_changed(service_id, day)
         return self
 
     def __bool__(self) -> bool:
-        return bool(self.slot_changes or self.appointment_events or self.job_nudges)
+        return bool(
+            self.slot_changes or self.appointment_events or self.job_nudges or self.waitlist_days
+        )
 
 
 async def run_effects(effects: Effects, redis: Redis | None, jobs: Redis | None) -> None:
@@ -117,5 +142,7 @@ async def run_effects(effects: Effects, redis: Redis | None, jobs: Redis | None)
         await publish_appointment_event(
             redis, event.provider_id, event.event, event.appointment, previous=event.previous
         )
+    for service_id, day in effects.waitlist_days:
+        await publish_waitlist_changed(redis, service_id, day)
     for job_name in effects.job_nudges:
         await enqueue_job(jobs, job_name)

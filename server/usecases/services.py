@@ -23,6 +23,7 @@ from server.models.providers import Provider
 from server.models.services import Service
 from server.models.slots import Slot
 from server.usecases.effects import Effects
+from server.usecases.waitlist_offers import offer_freed_slots
 
 MAX_SLOT_RANGE_DAYS = 62
 DEFAULT_SLOT_RANGE_DAYS = 7
@@ -60,7 +61,8 @@ async def _insert_generated_slots(
     conn: asyncpg.Connection, service: Service, first_day: date, last_day: date, now: datetime
 ) -> list[Slot]:
     """Every generation goes through here, so each respects the service's buffer, its date
-    overrides and the provider's time off."""
+    overrides and the provider's time off, and every freed time reaches the waitlist (the
+    slots come back `held` where someone was offered one)."""
     existing = await slots.select_live_slots_by_day(conn, service.id, first_day, last_day)
     overrides = await availability.select_override_intervals(conn, service.id, first_day, last_day)
     generated = generate_slots(
@@ -76,7 +78,9 @@ async def _insert_generated_slots(
         overrides=overrides,
         closures=await _closures(conn, service, first_day, last_day),
     )
-    return await slots.insert_slots(conn, service.id, generated)
+    inserted = await slots.insert_slots(conn, service.id, generated)
+    # A time that comes (back) is offered to its day's waitlist first, in this transaction.
+    return await offer_freed_slots(conn, service, inserted, now)
 
 
 async def _closures(
