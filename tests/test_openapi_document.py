@@ -81,6 +81,23 @@ async def test_every_error_answer_is_documented_with_the_contracts_error_body(
                     assert schema == {"$ref": ERROR_BODY_REF}, f"{method} {path} {status}"
 
 
+async def test_every_route_documents_the_503_it_answers_when_a_dependency_does_not_answer(
+    document: dict[str, Any],
+) -> None:
+    """busy / database_unavailable / service_unavailable come from the plumbing
+    (server/edge/outages.py), not from a route's own list, on any route."""
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            answer = operation["responses"].get("503")
+            assert answer is not None, f"{method} {path}"
+            schema = answer["content"]["application/json"]["schema"]
+            if path == "/healthz":  # its own 503 keeps its own shape, naming what failed
+                assert schema != {"$ref": ERROR_BODY_REF}
+                continue
+            assert schema == {"$ref": ERROR_BODY_REF}, f"{method} {path}"
+            assert answer["headers"]["Retry-After"]["schema"]["type"] == "integer"
+
+
 async def test_ids_in_paths_are_documented_as_uuids(document: dict[str, Any]) -> None:
     for path, item in document["paths"].items():
         for operation in item.values():

@@ -3,7 +3,8 @@
 quart-schema describes request bodies, query strings and headers from the models it validates
 with. This provider adds the rest (see server/edge/api_docs.py for how routes declare it):
 the success answers routes build themselves, every error status with the `ErrorBody` shape,
-the statuses the app's plumbing answers on its own, `format: uuid` for `<uuid:…>` path
+the statuses the app's plumbing answers on its own (among them 503 with `Retry-After` when
+PostgreSQL or Redis does not answer, server/edge/outages.py), `format: uuid` for `<uuid:…>` path
 variables, and operationIds that are the handlers' names (`post_booking`, `get_service_slots`).
 Only the JSON API is described: HTML pages, static files and WebSockets are left out.
 """
@@ -35,6 +36,10 @@ from server.edge.security import SAFE_METHODS, is_public_state_changing
 DOCUMENTED_PREFIXES = ("/api/", "/webhooks/", "/auth/google", "/healthz")
 ERROR_COMPONENTS_REF = "#/components/schemas/{model}"
 ERROR_BODY_REF = {"$ref": "#/components/schemas/ErrorBody"}
+RETRY_AFTER_HEADER = {
+    "description": "Seconds to wait before trying again.",
+    "schema": {"type": "integer", "minimum": 0},
+}
 
 
 class AppointlyOpenAPIProvider(OpenAPIProvider):
@@ -85,13 +90,15 @@ class AppointlyOpenAPIProvider(OpenAPIProvider):
     def build_paths(self, rule: Rule) -> tuple[dict[str, Any], dict[str, Any]]:
         paths, components = super().build_paths(rule)
         handler = self._app.view_functions[rule.endpoint]
+        documented = documented_responses(handler)
         for path_item in paths.values():
             for method, operation in path_item.items():
                 responses = {str(code): answer for code, answer in operation["responses"].items()}
-                for status, doc in documented_responses(handler).items():
+                for status, doc in documented.items():
                     responses[str(status)], more = self._success_response(doc)
                     components.update(more)
-                for status in _error_statuses(rule, method.upper(), handler):
+                # A status the route answers with its own shape (/healthz's 503) keeps it.
+                for status in _error_statuses(rule, method.upper(), handler) - documented.keys():
                     responses[str(status)] = _error_response(status)
                 for code, answer in responses.items():
                     answer["description"] = answer.get("description") or _phrase(code)
@@ -122,6 +129,9 @@ def _error_statuses(rule: Rule, method: str, handler: Callable[..., Any]) -> set
         statuses.add(403)  # csrf_failed: the session cookie sent from another origin
         if not is_public_state_changing(rule.rule):
             statuses.add(401)
+    # busy / database_unavailable / service_unavailable: every route reads PostgreSQL or Redis
+    # (a session at least), so any of them may find one not answering (server/edge/outages.py).
+    statuses.add(503)
     return statuses
 
 
@@ -155,7 +165,15 @@ def _phrase(status: str) -> str:
 
 
 def _error_response(status: int) -> dict[str, Any]:
-    return {
+    response: dict[str, Any] = {
         "description": HTTPStatus(status).phrase,
         "content": {"application/json": {"schema": ERROR_BODY_REF}},
     }
+    if status == HTTPStatus.SERVICE_UNAVAILABLE:
+        response["description"] = (
+            "PostgreSQL or Redis did not answer: `busy`, `database_unavailable` or"
+            " `service_unavailable`. Try again after `Retry-After` seconds (with the same"
+            " Idempotency-Key where the route takes one)."
+        )
+        response["headers"] = {"Retry-After": RETRY_AFTER_HEADER}
+    return response
