@@ -243,10 +243,13 @@ async def booking_page(appointment_id: str) -> Page:
     except APIError:
         return await _not_found_page("Booking not found")
     manage_url = manage_link(config().base_url, appointment.id, key) if key else ""
+    service = await select_service(await db(), appointment.service_id)
     return await render_template(
         "booking.html",
         user=user,
         booking=BookingView.of(appointment, _now()),
+        # The rules the Reschedule picker explains (notice, cut-off).
+        rules=None if service is None else RuleTexts.of(service, config().slot_horizon_days),
         manage_key=key or "",
         manage_url=manage_url,
         checkout=request.args.get("checkout", ""),

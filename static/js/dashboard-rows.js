@@ -24,6 +24,7 @@ const ACTION_LABELS = {
   cancel: "Cancel",
   complete: "Completed",
   "no-show": "No-show",
+  move: "Move",
 };
 
 const BUTTON_CLASSES = {
@@ -32,6 +33,7 @@ const BUTTON_CLASSES = {
   cancel: "button button-small button-secondary action-danger",
   complete: "button button-small button-secondary",
   "no-show": "button button-small button-secondary",
+  move: "button button-small button-secondary",
 };
 
 // The status each move leads to (server.domain.appointments.TRANSITIONS).
@@ -51,13 +53,16 @@ const ALERT_TITLES = {
   cancelled: "Booking cancelled",
   completed: "Marked completed",
   no_show: "Marked as a no-show",
+  rescheduled: "Booking moved",
 };
 
-/** The moves the provider can make now (complete and no-show only once it has started). */
+/** The moves the provider can make now (complete and no-show only once it has started; move
+ * to another time only before). */
 export function actionsFor(appointment, now = Date.now()) {
-  if (appointment.status === "PENDING") return ["confirm", "reject"];
+  const upcoming = Date.parse(appointment.start_time) > now;
+  if (appointment.status === "PENDING") return upcoming ? ["confirm", "reject", "move"] : ["confirm", "reject"];
   if (appointment.status !== "CONFIRMED") return [];
-  return Date.parse(appointment.start_time) <= now ? ["complete", "no-show", "cancel"] : ["cancel"];
+  return upcoming ? ["move", "cancel"] : ["complete", "no-show", "cancel"];
 }
 
 export function timeRange(appointment, timeZone) {
@@ -148,13 +153,17 @@ export function pendingItem(appointment, timeZone) {
 }
 
 /** One dismissible alert for a /ws/provider message. */
-export function alertItem({ event, appointment }, timeZone) {
+export function alertItem({ event, appointment, previous }, timeZone) {
   const item = element("li", `toast toast-${event.replace("_", "-")}`);
   item.dataset.event = event;
   item.dataset.appointmentId = appointment.id;
   const title = ALERT_TITLES[event] || "Booking updated";
   const body = element("div", "toast-body");
-  const when = `${formatDay(appointment.slot_date)} ${formatTime(appointment.start_time, timeZone)}`;
+  let when = `${formatDay(appointment.slot_date)} ${formatTime(appointment.start_time, timeZone)}`;
+  if (event === "rescheduled" && previous) {
+    // start_time carries the provider's offset, so its first ten characters are their date.
+    when += ` (was ${formatDay(previous.start_time.slice(0, 10))} ${formatTime(previous.start_time, timeZone)})`;
+  }
   body.append(
     element("strong", "toast-title", title),
     element("span", "toast-text", `${appointment.customer_name} · ${appointment.service_name} · ${when}`),

@@ -5,6 +5,7 @@ import { getJSON, sendJSON } from "./api.js";
 import { STATUS_LABELS, TARGET_STATUS, alertItem, pendingItem, scheduleRow, timeRange } from "./dashboard-rows.js";
 import { startStats } from "./dashboard-stats.js";
 import { addDays, formatDay, formatPrice, todayIn } from "./formatting.js";
+import { askNewTime } from "./move-dialog.js";
 import { connectPayouts } from "./payouts.js";
 import { ProviderFeed } from "./provider-feed.js";
 
@@ -46,6 +47,7 @@ function startProviderDashboard(root) {
     announce: find("[data-dash-announce]"),
     feedStatus: find("[data-feed-status]"),
     dialog: find("[data-reason-dialog]"),
+    moveDialog: find("[data-move-dialog]"),
   };
   // `ownMoves` holds "id:STATUS" for moves made from this page, so their echo on the socket
   // updates the lists without raising an alert about what the provider just did.
@@ -129,8 +131,11 @@ function startProviderDashboard(root) {
     if (appointment.status === "PENDING") state.pending.push(appointment);
     state.pending.sort(byStart);
     renderPending();
-    if (appointment.slot_date === state.day) {
-      state.schedule = [...others(state.schedule), appointment].sort(byStart);
+    // A moved booking may leave the day shown, or come into it.
+    const wasShown = state.schedule.some((item) => item.id === appointment.id);
+    if (appointment.slot_date === state.day || wasShown) {
+      state.schedule = others(state.schedule);
+      if (appointment.slot_date === state.day) state.schedule = [...state.schedule, appointment].sort(byStart);
       renderSchedule();
     }
   }
@@ -159,15 +164,25 @@ function startProviderDashboard(root) {
       if (reason === null) return;
       body = reason ? { reason } : undefined;
     }
-    const key = `${id}:${TARGET_STATUS[action]}`;
+    let path = action;
+    if (action === "move") {
+      const slot = await askNewTime(view.moveDialog, appointment, timeZone);
+      if (slot === null) return;
+      path = "reschedule";
+      body = { slot_id: slot.id };
+    }
+    const key = `${id}:${TARGET_STATUS[action] || appointment.status}`;
     state.ownMoves.add(key);
     view.error.hidden = true;
     for (const button of root.querySelectorAll(`[data-appointment-id="${id}"] [data-action]`)) button.disabled = true;
     const section = trigger.closest("section");
-    const { ok, data } = await sendJSON(`/api/appointments/${id}/${action}`, body);
+    const { ok, data } = await sendJSON(`/api/appointments/${id}/${path}`, body);
     if (ok) {
       apply(data.appointment);
-      view.announce.textContent = `${appointment.customer_name}'s booking is now ${STATUS_LABELS[data.appointment.status].toLowerCase()}.`;
+      view.announce.textContent =
+        action === "move"
+          ? `${appointment.customer_name}'s booking is moved to ${formatDay(data.appointment.slot_date)} ${timeRange(data.appointment, timeZone)}.`
+          : `${appointment.customer_name}'s booking is now ${STATUS_LABELS[data.appointment.status].toLowerCase()}.`;
     } else {
       state.ownMoves.delete(key);
       showError(data);
