@@ -22,9 +22,11 @@ from tests.support.booking import (
     make_started,
     manage_key,
     service_body,
+    slots_of,
     tomorrow,
 )
 from tests.support.sockets import session_cookie_header, watch_slots, ws_url
+from tests.support.waitlist import a_day_ahead, cancel, entry_of, fill_day, join, small_service
 
 CUSTOMER_EMAIL = "grace@example.com"
 
@@ -365,3 +367,61 @@ async def test_a_second_move_sends_a_second_email_with_a_higher_sequence(
     moved = [m for m in mailbox.messages if m["To"] == CUSTOMER_EMAIL]
     sequences = sorted(int(calendar_event(message)["sequence"]) for message in moved)
     assert len(sequences) == 2 and sequences[0] < sequences[1]
+
+
+# --- The waitlist -----------------------------------------------------------------------------
+
+
+async def test_moving_away_from_a_full_day_offers_the_old_time_to_its_waitlist_first(
+    client: httpx.AsyncClient, guest: httpx.AsyncClient, become_provider: Any
+) -> None:
+    await become_provider()
+    service = await small_service(client)
+    day = a_day_ahead()
+    bookings = await fill_day(client, service["id"], day)
+    waiting = await join(guest, service["id"], day, "first@example.com")
+    later = (await free_slots(guest, service["id"], day + timedelta(days=1)))[0]
+    moving = bookings[0]
+
+    moved = await guest.post(
+        f"/api/bookings/{moving.appointment['id']}/reschedule",
+        params={"key": moving.key},
+        json={"slot_id": later["id"]},
+    )
+
+    assert moved.status_code == 200, moved.text
+    entry = await entry_of(guest, waiting)
+    assert entry["status"] == "offered"
+    assert entry["offer"]["slot"]["start_time"] == moving.appointment["start_time"]
+    held = [
+        slot
+        for slot in await slots_of(guest, service["id"], day)
+        if slot["start_time"] == moving.appointment["start_time"]
+    ]
+    assert [slot["available"] for slot in held] == [False]
+
+
+async def test_a_time_held_for_the_waitlist_cannot_be_moved_into(
+    client: httpx.AsyncClient, guest: httpx.AsyncClient, become_provider: Any
+) -> None:
+    await become_provider()
+    service = await small_service(client)
+    day = a_day_ahead()
+    first, second = await fill_day(client, service["id"], day)
+    await join(guest, service["id"], day, "first@example.com")
+    await cancel(guest, first)
+    [held] = [
+        slot
+        for slot in await slots_of(guest, service["id"], day)
+        if slot["start_time"] == first.appointment["start_time"]
+    ]
+
+    for response in (
+        await guest.post(
+            f"/api/bookings/{second.appointment['id']}/reschedule",
+            params={"key": second.key},
+            json={"slot_id": held["id"]},
+        ),
+        await provider_moves(client, second.appointment["id"], held["id"]),
+    ):
+        assert (response.status_code, error_code(response)) == (409, "slot_taken")

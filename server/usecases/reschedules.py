@@ -168,7 +168,8 @@ async def _lock_target(
     check_target(
         booking_service_id=booking.service_id,
         slot_service_id=slot.service_id,
-        slot_free=not slot.booked and slot.occupies_slot,
+        # A slot held for someone on the waitlist is theirs until the offer ends.
+        slot_free=not slot.booked and slot.occupies_slot and slot.offered_to is None,
         slot_starts_at=slot.starts_at,
         min_notice_minutes=slot.min_notice_minutes,
         now=now,
