@@ -151,3 +151,38 @@ async def test_the_send_reminders_job_queues_and_delivers_by_the_clock(
     assert await PERIODIC_JOBS["send_reminders"](ctx) == 2
     assert sorted(m["To"] for m in mailbox.messages) == [PROVIDER, CUSTOMER]
     assert await PERIODIC_JOBS["send_reminders"](ctx) == 0
+
+
+async def test_a_moved_booking_is_reminded_of_its_new_time_and_never_of_the_old_one(
+    three_days_ahead: Any, live_app: LiveApp, db_pool: Any, db: asyncpg.Connection
+) -> None:
+    http, appointment_id, starts = three_days_ahead
+    config = live_app.config
+    assert await queue_due_reminders(db_pool, config, now=starts - timedelta(days=1)) == 2
+
+    service_id = await db.fetchval(
+        "SELECT service_id FROM appointments WHERE id = $1", appointment_id
+    )
+    later = (await free_slots(http, str(service_id), tomorrow() + timedelta(days=1)))[-1]
+    moved = await http.post(
+        f"/api/appointments/{appointment_id}/reschedule", json={"slot_id": later["id"]}
+    )
+    assert moved.status_code == 200, moved.text
+    new_start = datetime.fromisoformat(moved.json()["appointment"]["start_time"])
+
+    # The day-before reminder of the new time is due again, under a key naming that time.
+    assert await queue_due_reminders(db_pool, config, now=new_start - timedelta(days=1)) == 2
+    await deliver_due(db_pool, config, now=new_start - timedelta(days=1))
+    reminders = await db.fetch(
+        """
+        SELECT status, dedupe_key
+          FROM outbox
+         WHERE kind = 'reminder_customer'
+         ORDER BY created_at
+        """
+    )
+    old_key, new_key = (f":{int(moment.timestamp())}:1440:" for moment in (starts, new_start))
+    assert [(row["status"], row["dedupe_key"]) for row in reminders] == [
+        ("skipped", f"reminder:{appointment_id}{old_key}customer"),
+        ("sent", f"reminder:{appointment_id}{new_key}customer"),
+    ]

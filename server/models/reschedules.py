@@ -114,6 +114,7 @@ async def move_booking(
                token = $5,
                status = $6,
                ical_sequence = ical_sequence + 1,
+               rescheduled_at = clock_timestamp(),
                updated_at = clock_timestamp()
          WHERE id = $1
            AND booked

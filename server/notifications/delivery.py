@@ -175,15 +175,22 @@ async def mark_failed(
     )
 
 
-async def reminder_still_due(conn: asyncpg.Connection, appointment_id: UUID, now: datetime) -> bool:
-    """A reminder goes out only while its appointment is CONFIRMED and has not started."""
+async def reminder_still_due(
+    conn: asyncpg.Connection, message: OutboxMessage, now: datetime
+) -> bool:
+    """A reminder goes out only while its appointment is CONFIRMED, has not started and has not
+    moved since the reminder was written (it would name the old time)."""
     due: bool | None = await conn.fetchval(
         """
-        SELECT status = 'CONFIRMED' AND starts_at > $2
-          FROM appointments
-         WHERE id = $1
+        SELECT a.status = 'CONFIRMED'
+               AND a.starts_at > $3
+               AND (a.rescheduled_at IS NULL OR a.rescheduled_at < m.created_at)
+          FROM appointments AS a
+          JOIN outbox AS m ON m.id = $2
+         WHERE a.id = $1
         """,
-        appointment_id,
+        message.appointment_id,
+        message.id,
         now,
     )
     return bool(due)
@@ -249,12 +256,12 @@ async def _still_ours(pool: Any, message: OutboxMessage, now: datetime, lease: t
 
 
 async def _skipped_as_stale(pool: Any, message: OutboxMessage, now: datetime) -> bool:
-    """A reminder whose appointment was cancelled (or has started) since it was queued is
+    """A reminder whose appointment was cancelled, moved or has started since it was queued is
     marked skipped instead of sent."""
     if not message.is_reminder or message.appointment_id is None:
         return False
     async with pool.acquire() as conn:
-        if await reminder_still_due(conn, message.appointment_id, now):
+        if await reminder_still_due(conn, message, now):
             return False
         await mark_skipped(conn, message)
     return True

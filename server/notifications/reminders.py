@@ -2,10 +2,13 @@
 the customer and one to the provider (and a text message to a customer who gave a phone, when
 Twilio is configured), queued at the first run at or after start minus offset.
 
-Exactly once comes from the outbox's unique dedupe key `reminder:{id}:{offset}:{recipient}`:
-two runs at once both try to insert, one wins and the other's insert does nothing. A reminder
-already due when the appointment was booked is never queued (the confirmation covers it), and
-delivery re-checks that the appointment is still CONFIRMED and not started before sending.
+Exactly once comes from the outbox's unique dedupe key
+`reminder:{id}:{start}:{offset}:{recipient}` (start in Unix seconds): two runs at once both try to
+insert, one wins and the other's insert does nothing. The start is in the key so that a booking
+moved to another time is reminded of its new time. A reminder already due when the appointment
+was booked, or last moved, is never queued (the confirmation or the "rescheduled" e-mail covers
+it), and delivery re-checks that the appointment is still CONFIRMED and not started before
+sending.
 """
 
 from __future__ import annotations
@@ -62,12 +65,16 @@ async def select_due_reminders(
            AND a.starts_at > $2
            AND a.starts_at <= $2 + make_interval(mins => $3)
            AND a.starts_at - make_interval(mins => o.offset_minutes) <= $2
-           AND a.starts_at - make_interval(mins => o.offset_minutes) > a.booked_at
+           AND a.starts_at - make_interval(mins => o.offset_minutes)
+               > GREATEST(a.booked_at, a.rescheduled_at)
            AND NOT EXISTS (
                    SELECT 1
                      FROM outbox AS m
-                    WHERE m.dedupe_key = 'reminder:' || a.id || ':' || o.offset_minutes
-                                         || ':customer')
+                    WHERE m.dedupe_key IN (
+                              'reminder:' || a.id || ':' || extract(epoch FROM a.starts_at)::bigint
+                              || ':' || o.offset_minutes || ':customer',
+                              -- the key before it named the start (queued before an upgrade)
+                              'reminder:' || a.id || ':' || o.offset_minutes || ':customer'))
          ORDER BY a.starts_at
          LIMIT $4
         """,  # noqa: S608
@@ -104,7 +111,8 @@ async def queue_reminder(
 ) -> int:
     """Queue one offset's reminders for one appointment; returns how many were new."""
     appointment = due.appointment
-    key = f"reminder:{appointment.id}:{due.offset_minutes}"
+    start = int(appointment.starts_at.timestamp())
+    key = f"reminder:{appointment.id}:{start}:{due.offset_minutes}"
     when = {"when_text": describe_offset(due.offset_minutes)}
     customer_context = appointment_context(appointment, customer_zone(appointment)) | when
     queued = [
