@@ -8,7 +8,7 @@ from quart import Quart, Request
 from quart_auth import QuartAuth
 from quart_schema import QuartSchema
 
-from realtime import sockets
+from realtime import sockets, waitlist_socket
 from realtime.compression import decline_permessage_deflate
 from realtime.sockets import start_realtime, stop_realtime
 from server.auth.session_user import SessionUser
@@ -41,8 +41,11 @@ from server.routes import (
     providers,
     services,
     stats,
+    waitlist,
+    waitlist_page,
     webhooks,
 )
+from server.usecases.waitlist_offers import use_offer_settings
 
 BLUEPRINTS = (
     health,
@@ -59,6 +62,9 @@ BLUEPRINTS = (
     stats,
     webhooks,
     sockets,
+    waitlist,
+    waitlist_page,
+    waitlist_socket,
 )
 
 log = logging.getLogger(__name__)
@@ -126,6 +132,7 @@ async def _open_connections() -> None:
     state = app_state()
     state.config = await resolve_services_async(state.config)
     assert state.config.database_url and state.config.redis_url
+    use_offer_settings(state.config)
     state.pool = await create_pool(
         state.config.database_url,
         max_size=state.config.db_pool_size,

@@ -270,7 +270,7 @@ a{color:#4f46e5}
       this.submit = h("button", { type: "submit", class: "primary", text: "Book" });
       const form = h(
         "form",
-        { hidden: true, "aria-label": "Your details", onsubmit: (event) => { event.preventDefault(); this.book(); } },
+        { hidden: true, "aria-label": "Your details", onsubmit: (event) => { event.preventDefault(); this.waitDay ? this.join() : this.book(); } },
         this.chosenText,
         field("name", "Name", "text", "name", true),
         field("email", "E-mail", "email", "email", true),
@@ -380,7 +380,14 @@ a{color:#4f46e5}
           }),
         ),
       );
-      if (!free.length) this.slotList.append(h("p", { class: "muted", text: "No free times on this day." }));
+      if (!free.length) {
+        // Times exist but all are taken: a full day offers its waitlist instead.
+        const full = [...this.slots.values()].some((slot) => slot.slot_date === this.day && Date.parse(slot.start_time) > Date.now());
+        this.slotList.append(
+          h("p", { class: "muted", text: full ? "This day is full." : "No free times on this day." }),
+          full ? h("button", { type: "button", text: "Join the waitlist", onclick: () => this.chooseWaitlist() }) : null,
+        );
+      }
       // Keep keyboard focus where it was when the list is rebuilt under it.
       if (focusedTime !== undefined) {
         const again = [...this.slotList.children].find((el) => el.dataset.start === focusedTime);
@@ -389,6 +396,7 @@ a{color:#4f46e5}
     }
 
     pickDay(iso) {
+      if (this.waitDay && this.waitDay !== iso) this.unchoose();
       this.day = iso;
       this.renderDays();
       this.renderSlots();
@@ -398,6 +406,8 @@ a{color:#4f46e5}
       const slot = this.slots.get(startTime);
       if (!slot || !slot.available || this.busy) return;
       this.chosen = startTime;
+      this.waitDay = null;
+      this.submit.textContent = "Book";
       this.say("");
       this.chosenText.textContent = `${LONG_DAY.format(asDate(slot.slot_date))} at ${clock(slot)}`;
       this.form.hidden = false;
@@ -407,7 +417,55 @@ a{color:#4f46e5}
 
     unchoose() {
       this.chosen = null;
+      this.waitDay = null;
       this.form.hidden = true;
+    }
+
+    chooseWaitlist() {
+      this.chosen = null;
+      this.waitDay = this.day;
+      this.say("");
+      this.chosenText.textContent = `Waitlist for ${LONG_DAY.format(asDate(this.day))}: if a time comes free, it is held for you and we e-mail you a link to book it.`;
+      this.submit.textContent = "Join the waitlist";
+      this.form.hidden = false;
+      this.form.elements.namedItem("name").focus();
+    }
+
+    async join() {
+      const values = Object.fromEntries(new FormData(this.form));
+      const body = {
+        date: this.waitDay,
+        customer_name: values.name.trim(),
+        customer_email: values.email.trim(),
+        customer_timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+      };
+      if (values.phone.trim()) body.customer_phone = values.phone.trim();
+      this.clearErrors();
+      this.setBusy(true);
+      const answer = await this.request(`/api/services/${encodeURIComponent(this.id)}/waitlist`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      this.setBusy(false);
+      if (!answer.ok) return answer.status === 409 ? this.say(answer.message) : this.showErrors(answer);
+      const entry = answer.data.entry;
+      this.unchoose();
+      this.form.reset();
+      this.picker.hidden = true;
+      this.result.replaceChildren(
+        h("h3", { text: "You're on the waitlist" }),
+        h("p", {}, `${LONG_DAY.format(asDate(entry.date))}: you're number `, h("strong", { text: String(entry.position) }), " in line."),
+        h("p", { class: "muted", text: "If a time comes free it is held for you, and we e-mail you a link to book it." }),
+        h(
+          "p",
+          { class: "links" },
+          h("a", { href: answer.data.manage_url, target: "_blank", rel: "noopener", text: "Your place in line" }),
+          h("button", { type: "button", text: "Back to times", onclick: () => this.again() }),
+        ),
+      );
+      this.result.hidden = false;
+      this.result.focus();
     }
 
     say(message) {
@@ -447,7 +505,8 @@ a{color:#4f46e5}
     setBusy(busy) {
       this.busy = busy;
       this.submit.disabled = busy;
-      this.submit.textContent = busy ? "Booking…" : "Book";
+      const label = this.waitDay ? "Join the waitlist" : "Book";
+      this.submit.textContent = busy ? `${label}…` : label;
     }
 
     async lostTheSlot(answer) {

@@ -76,6 +76,10 @@ def _reschedule_body(world: World) -> dict[str, Any]:
     return {"slot_id": world.next_free_slot_of_a()}
 
 
+def _waitlist_body(world: World) -> dict[str, Any]:
+    return {**GUEST, "customer_email": world.new_email(), "date": world.waitlist_day}
+
+
 def _reset_request_body(world: World) -> dict[str, Any]:
     return {"email": world.new_email()}
 
@@ -191,6 +195,15 @@ MATRIX: dict[tuple[str, str], Access] = {
         404, 200, 404, 404, 404, 404, body=_reschedule_body, fresh=True
     ),
     ("GET", "/api/me/bookings"): Access(401, 200, 200, 200, 200, 401),
+    # The waitlist (customer A joined A's closed day while signed in).
+    ("POST", "/api/services/<service_id>/waitlist"): Access(
+        201, 201, 201, 201, 201, 201, body=_waitlist_body
+    ),
+    ("GET", "/api/waitlist/<entry_id>"): Access(404, 200, 404, 404, 404, 404),
+    ("POST", "/api/waitlist/<entry_id>/leave"): Access(404, 200, 404, 404, 404, 404, fresh=True),
+    ("POST", "/api/waitlist/<entry_id>/claim"): Access(404, 409, 404, 404, 404, 404),
+    ("GET", "/waitlist/<entry_id>"): Access(404, 200, 404, 404, 404, 404),
+    ("GET", "/api/dashboard/waitlist"): Access(401, 403, 403, 200, 200, 401),
     # The provider dashboard.
     ("GET", "/api/dashboard/schedule"): Access(401, 403, 403, 200, 200, 401),
     ("GET", "/api/dashboard/appointments"): Access(401, 403, 403, 200, 200, 401),
@@ -218,6 +231,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     # Live sockets.
     (WEBSOCKET, "/ws/services/<service_id>/slots"): Access(OPEN, OPEN, OPEN, OPEN, OPEN, OPEN),
     (WEBSOCKET, "/ws/provider"): Access(4401, 4403, 4403, OPEN, OPEN, 4401),
+    (WEBSOCKET, "/ws/waitlist/<entry_id>"): Access(4404, OPEN, 4404, 4404, 4404, 4404),
     # Last: these change the callers themselves (logout last of all).
     ("POST", "/api/providers"): Access(
         401, 201, 201, 409, 409, 401, body=NEW_PROVIDER, changes_caller=True
@@ -264,6 +278,8 @@ class World:
     callers: dict[str, Caller] = field(default_factory=dict)
     targets: dict[str, str] = field(default_factory=dict)
     _free_of_a: list[str] = field(default_factory=list)
+    # A closed day of A's service, so it has no bookable slot and anyone may join its waitlist.
+    waitlist_day: str = ""
     _next_day: int = 1
     _time_off_days: int = 0
     _emails: int = 0
@@ -294,7 +310,14 @@ class World:
         return booking
 
     async def book_with_b(self, http: httpx.AsyncClient) -> None:
-        slot = (await free_slots(self.provider_b, self.service_b, tomorrow() + timedelta(3)))[0]
+        # Each socket row books with B once per caller: when a day runs out, the next one.
+        for days_ahead in range(3, 10):
+            free = await free_slots(
+                self.provider_b, self.service_b, tomorrow() + timedelta(days_ahead)
+            )
+            if free:
+                break
+        slot = free[0]
         response = await http.post("/api/bookings", json={**GUEST, "slot_id": slot["id"]})
         assert response.status_code == 201, response.text
 
@@ -304,6 +327,23 @@ class World:
         response = await self.provider_a.put(path, json={"hours": [["10:00", "12:00"]]})
         assert response.status_code == 200, response.text
         return day
+
+    async def close_day_of_a(self) -> None:
+        self.waitlist_day = (tomorrow() + timedelta(days=20)).isoformat()
+        path = f"/api/services/{self.service_a}/date-overrides/{self.waitlist_day}"
+        response = await self.provider_a.put(path, json={"hours": []})
+        assert response.status_code == 200, response.text
+
+    async def join_waitlist_of_a(self) -> str:
+        """Customer A, signed in, joins the waitlist of A's closed day; the entry's id."""
+        customer = self.callers["customer_a"]
+        async with self.live_app.client(cookies=customer.cookies) as http:
+            response = await http.post(
+                f"/api/services/{self.service_a}/waitlist", json=_waitlist_body(self)
+            )
+        assert response.status_code == 201, response.text
+        entry_id: str = response.json()["entry"]["id"]
+        return entry_id
 
     async def add_time_off_of_a(self) -> str:
         response = await self.provider_a.post(
@@ -326,6 +366,8 @@ class World:
                 targets["appointment_id"] = (await self.book_with_a(http))["appointment"]["id"]
         if "time_off_id" in variables:
             targets["time_off_id"] = await self.add_time_off_of_a()
+        if "entry_id" in variables:
+            targets["entry_id"] = await self.join_waitlist_of_a()
         return targets
 
 
@@ -381,6 +423,8 @@ async def world(live_app: LiveApp) -> AsyncIterator[World]:
             "time_off_id": await built.add_time_off_of_a(),
             "filename": "css/app.css",
         }
+        await built.close_day_of_a()
+        built.targets["entry_id"] = await built.join_waitlist_of_a()
         yield built
 
 
@@ -457,7 +501,7 @@ def test_every_route_has_a_row_in_the_access_matrix(live_app: LiveApp) -> None:
 
 
 def test_every_path_variable_has_a_target() -> None:
-    known = {"service_id", "appointment_id", "date", "time_off_id", "filename"}
+    known = {"service_id", "appointment_id", "date", "time_off_id", "filename", "entry_id"}
     unknown = {name: rule for _, rule in MATRIX for name in variables_of(rule) if name not in known}
     assert not unknown, (
         f"Path variables without a target: {unknown}. Create one of provider A's in the "

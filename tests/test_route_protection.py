@@ -28,6 +28,9 @@ PUBLIC_STATE_CHANGING = frozenset(
         "/api/bookings",
         "/api/bookings/<id>/cancel",
         "/api/bookings/<id>/reschedule",
+        "/api/services/<id>/waitlist",
+        "/api/waitlist/<id>/leave",
+        "/api/waitlist/<id>/claim",
     }
 )
 
@@ -115,6 +118,7 @@ PUBLIC_PAGES = frozenset(
         "/services/<id>",
         "/services/<id>/book",
         "/bookings/<id>",
+        "/waitlist/<id>",
     }
 )
 PAGES_FOR_SIGNED_IN = {
@@ -128,7 +132,7 @@ PAGES_FOR_SIGNED_IN = {
 }
 # A signed-in user who is not a provider is sent to /onboarding from these.
 PROVIDER_PAGES = ("/add-service", "/embed", "/availability", "/services/<id>/edit")
-PAGE_BLUEPRINTS = ("pages.", "customer_pages.")
+PAGE_BLUEPRINTS = ("pages.", "customer_pages.", "waitlist_pages.")
 
 
 def _page_routes(live_app: LiveApp) -> list[str]:

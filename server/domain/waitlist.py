@@ -8,8 +8,6 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import TypeVar
 
-from server.domain.rules import RuleBroken
-
 
 class WaitlistStatus(StrEnum):
     WAITING = "waiting"  # in line
@@ -36,11 +34,6 @@ def offer_expiry(now: datetime, offer_minutes: int) -> datetime:
     return now + timedelta(minutes=offer_minutes)
 
 
-def check_may_join(day: date, today: date, last_day: date) -> None:
+def may_join_on(day: date, today: date, last_day: date) -> bool:
     """A waitlist is for a day slots are offered for: today up to the service's horizon."""
-    if not today <= day <= last_day:
-        raise RuleBroken(
-            "validation_error",
-            "Join the waitlist for a day between today and the last day bookings open for.",
-            fields={"date": f"A day from {today.isoformat()} to {last_day.isoformat()}."},
-        )
+    return today <= day <= last_day

@@ -6,6 +6,7 @@ Offers themselves are made where slots are freed (server.usecases.waitlist_offer
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
@@ -19,7 +20,7 @@ from server.domain.bookings import (
     new_manage_key,
 )
 from server.domain.slots import horizon_end, local_today
-from server.domain.waitlist import WaitlistStatus, check_may_join
+from server.domain.waitlist import WaitlistStatus, may_join_on
 from server.edge.errors import APIError
 from server.infra.config import Config
 from server.models import services, waitlist
@@ -55,19 +56,30 @@ async def join_waitlist(
     conn: asyncpg.Connection,
     service_id: UUID,
     day: date,
-    customer: CustomerDetails,
+    describe_customer: Callable[[], CustomerDetails],
     *,
     customer_user_id: UUID | None,
     settings: Config,
     now: datetime,
 ) -> Joined:
     """Put the customer in line for a day of the service that has no bookable slot left: 409
-    `slots_available` while one is left, `already_waiting` for a second place in one line."""
+    `slots_available` while one is left, `already_waiting` for a second place in one line.
+
+    The service and the day are checked before `describe_customer` reads the customer's
+    details (422 for a bad one): there is no point correcting a form for a day one cannot
+    wait for."""
     key = new_manage_key()
     async with conn.transaction():
         service = await _share_lock_service(conn, service_id)
         today = local_today(now, service.provider.zone)
-        check_may_join(day, today, horizon_end(today, service.horizon(settings.slot_horizon_days)))
+        last_day = horizon_end(today, service.horizon(settings.slot_horizon_days))
+        if not may_join_on(day, today, last_day):
+            raise APIError(
+                409,
+                "date_outside_horizon",
+                f"Bookings for this service open from {today} to {last_day}: join the waitlist "
+                "for a day between them.",
+            )
         if await waitlist.has_bookable_slot(conn, service.id, day, now, service.min_notice_minutes):
             raise APIError(
                 409,
@@ -78,7 +90,7 @@ async def join_waitlist(
             conn,
             service_id,
             day,
-            customer,
+            describe_customer(),
             customer_user_id=customer_user_id,
             manage_key_hash=hash_manage_key(key),
         )
