@@ -13,7 +13,7 @@ from server.usecases.demo import DEMO_PASSWORD, DEMO_PROVIDERS, seed_demo
 async def table_counts(db: asyncpg.Connection) -> dict[str, int]:
     return {
         table: await db.fetchval(f"SELECT count(*) FROM {table}")
-        for table in ("users", "providers", "services", "appointments")
+        for table in ("users", "providers", "services", "appointments", "waitlist_entries")
     }
 
 
@@ -106,3 +106,30 @@ async def test_a_demo_provider_sees_figures_on_the_dashboard(
     assert stats["revenue_cents"] > 0
     assert stats["completed"] > 0
     assert sum(week["count"] for week in stats["per_week"]) > 0
+
+
+async def test_the_demo_has_a_full_day_with_people_waiting(
+    database_url: str, redis_url: str, db: asyncpg.Connection
+) -> None:
+    await seed_demo(Config(database_url=database_url, redis_url=redis_url))
+    lines = await db.fetch(
+        """
+        SELECT e.service_id, e.waitlist_date, count(*) AS waiting,
+               bool_or(e.customer_user_id IS NOT NULL) AS has_demo_customer
+          FROM waitlist_entries AS e
+         WHERE e.status = 'waiting'
+         GROUP BY e.service_id, e.waitlist_date
+        """
+    )
+    assert len(lines) == 1
+    (line,) = lines
+    assert line["waiting"] == 3 and line["has_demo_customer"]
+    free_that_day = await db.fetchval(
+        """
+        SELECT count(*) FROM appointments
+         WHERE service_id = $1 AND slot_date = $2 AND occupies_slot AND NOT booked
+        """,
+        line["service_id"],
+        line["waitlist_date"],
+    )
+    assert free_that_day == 0

@@ -28,6 +28,7 @@ from server.models.providers import Provider
 from server.models.services import Service
 from server.usecases.availability import add_time_off, put_date_override
 from server.usecases.demo_bookings import seed_service_bookings
+from server.usecases.demo_waitlist import seed_full_day_with_waitlist
 from server.usecases.services import create_service
 
 DEMO_PASSWORD = "demo-password-123"  # noqa: S105 (public by design: printed for demo sign-in)
@@ -209,6 +210,11 @@ async def seed_demo(config: Config) -> str:
                 for service in seeded:
                     counts.bookings += await seed_service_bookings(
                         conn, service, customer_id, datetime.now(UTC)
+                    )
+                if demo is DEMO_PROVIDERS[0]:
+                    # A fully booked day of its first service, with people waiting for it.
+                    counts.bookings += await seed_full_day_with_waitlist(
+                        conn, seeded[0], customer_id, datetime.now(UTC)
                     )
     finally:
         await pool.close()
