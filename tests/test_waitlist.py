@@ -349,3 +349,14 @@ async def test_a_claim_after_the_offer_ran_out_is_refused(
     )
     late = await guest.post(f"/api/waitlist/{entry.id}/claim", params={"key": entry.key})
     assert (late.status_code, late.json()["error"]["code"]) == (409, "offer_expired")
+
+
+async def test_the_waitlist_page_keeps_its_key_out_of_referers_and_needs_the_key(
+    guest: httpx.AsyncClient, full_day: dict[str, Any]
+) -> None:
+    entry = await join(guest, full_day["service"]["id"], full_day["day"], "page@example.com")
+    page = await guest.get(f"/waitlist/{entry.id}", params={"key": entry.key})
+    assert page.status_code == 200
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert "number 1" in page.text
+    assert (await guest.get(f"/waitlist/{entry.id}", params={"key": "nope"})).status_code == 404
