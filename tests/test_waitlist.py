@@ -358,5 +358,5 @@ async def test_the_waitlist_page_keeps_its_key_out_of_referers_and_needs_the_key
     page = await guest.get(f"/waitlist/{entry.id}", params={"key": entry.key})
     assert page.status_code == 200
     assert page.headers["Referrer-Policy"] == "no-referrer"
-    assert "number 1" in page.text
+    assert "number <strong data-position>1</strong> in line" in page.text
     assert (await guest.get(f"/waitlist/{entry.id}", params={"key": "nope"})).status_code == 404
