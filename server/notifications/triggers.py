@@ -27,6 +27,7 @@ from server.notifications.messages import (
     provider_zone,
 )
 from server.notifications.outbox import drop_held, queue_email
+from server.webhooks.events import queue_status_webhook, queue_webhook_event
 
 
 async def queue_booking_received(
@@ -34,6 +35,7 @@ async def queue_booking_received(
 ) -> None:
     """A new booking: the customer's "received" e-mail (with the manage link) and the
     provider's "new booking" e-mail. Held back while the booking awaits online payment."""
+    await queue_webhook_event(conn, appointment, "booking.created")
     held = appointment.payment_status is PaymentStatus.AWAITING_PAYMENT
     await _to_customer(
         conn, appointment, "booking_received", held=held, extra={"manage_url": manage_url}
@@ -53,6 +55,7 @@ async def queue_move_notifications(
     """One message per recipient for a status move (confirmed, rejected, cancelled, …)."""
     if after.status is before.status:
         return
+    await queue_status_webhook(conn, after)
     unpaid = before.payment_status is PaymentStatus.AWAITING_PAYMENT
     if after.status is Status.CONFIRMED:
         # Keyed by the .ics SEQUENCE: a booking confirmed again after a move is told again.
@@ -78,6 +81,7 @@ async def queue_reschedule_notifications(
     """A booking moved: one "rescheduled" e-mail to the customer, with the .ics that moves the
     event already in their calendar (same UID, higher SEQUENCE), and one to the provider.
     Held back, like the booking's other messages, while it awaits online payment."""
+    await queue_webhook_event(conn, after, "booking.rescheduled", previous=before)
     held = after.payment_status is PaymentStatus.AWAITING_PAYMENT
     moved_by = {"moved_by": actor}
     await _to_customer(

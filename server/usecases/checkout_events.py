@@ -24,6 +24,7 @@ from server.notifications.outbox import DELIVERY_JOB, release_held
 from server.usecases.appointments import Actor, move_appointment
 from server.usecases.effects import Effects
 from server.usecases.refunds import PROCESS_REFUNDS
+from server.webhooks.events import queue_webhook_event
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ async def record_payment(
     await release_held(conn, booking.id)
     paid = await appointments.select_appointment(conn, booking.id)
     assert paid is not None
+    await queue_webhook_event(conn, paid, "booking.paid")
     effects.appointment_changed(paid.provider_id, PAID_EVENT, paid.to_json())
     effects.nudge(DELIVERY_JOB)
 

@@ -28,6 +28,7 @@ from realtime.publish import (
 from server.infra.job_queue import enqueue_job
 from server.models.slots import Slot
 from server.notifications.outbox import DELIVERY_JOB
+from server.webhooks.events import WEBHOOK_DELIVERY_JOB
 
 
 @dataclass(frozen=True)
@@ -146,3 +147,6 @@ async def run_effects(effects: Effects, redis: Redis | None, jobs: Redis | None)
         await publish_waitlist_changed(redis, service_id, day)
     for job_name in effects.job_nudges:
         await enqueue_job(jobs, job_name)
+    if effects.appointment_events:
+        # A change to a booking may have queued webhook deliveries (server.webhooks.events).
+        await enqueue_job(jobs, WEBHOOK_DELIVERY_JOB)
