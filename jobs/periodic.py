@@ -44,6 +44,13 @@ async def expire_waitlist_offers(ctx: JobContext) -> int:
     return await expire_due_offers(ctx)
 
 
+async def sync_busy_calendars(ctx: JobContext) -> int:
+    """Fetch the providers' busy calendars that are due and store their busy times."""
+    from jobs.busy_calendars import sync_due_calendars
+
+    return await sync_due_calendars(ctx)
+
+
 async def purge_expired(ctx: JobContext) -> int:
     """Delete idempotency records past their 24 hours and clear sent secret-link bodies."""
     from jobs.purge import purge_expired as purge
@@ -58,4 +65,5 @@ PERIODIC_JOBS = {
     "process_refunds": process_refunds,
     "purge_expired": purge_expired,
     "expire_waitlist_offers": expire_waitlist_offers,
+    "sync_busy_calendars": sync_busy_calendars,
 }

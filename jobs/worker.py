@@ -14,9 +14,9 @@ from jobs.periodic import (
     process_refunds,
     purge_expired,
     send_reminders,
+    sync_busy_calendars,
     top_up_slots,
 )
-from jobs.webhooks import deliver_webhooks
 from server.infra.config import Config
 from server.infra.job_queue import QUEUE_NAME, job_queue
 from server.infra.redis_clients import worker_redis_settings
@@ -47,9 +47,9 @@ def worker_settings(config: Config) -> type:
             process_refunds,
             purge_expired,
             expire_waitlist_offers,
+            sync_busy_calendars,
             # Nudged after every commit that queues mail: keep no result per nudge.
             func(deliver_outbox, keep_result=0),
-            func(deliver_webhooks, keep_result=0),
         ]
         cron_jobs: ClassVar[list[Any]] = [
             # Hourly: a provider's new last day begins at their midnight, in any zone.
@@ -60,11 +60,11 @@ def worker_settings(config: Config) -> type:
             # The sweep behind every refund nudge; the backoff decides what is due.
             cron(process_refunds, second={20}),
             cron(send_reminders, second={5}),
+            # Each calendar is fetched every BUSY_SYNC_MINUTES; this finds the ones due.
+            cron(sync_busy_calendars, second={25}, run_at_startup=True),
             cron(purge_expired, minute={40}, second={10}),
             # The sweep behind every outbox nudge; the backoff decides what is due.
             cron(deliver_outbox, second=set(range(0, 60, 5)), run_at_startup=True),
-            # The sweep behind every webhook nudge; retries wait out their back-off.
-            cron(deliver_webhooks, second=set(range(1, 60, 5)), run_at_startup=True),
         ]
         redis_settings = redis_settings_
         redis_pool = redis_pool_

@@ -111,7 +111,6 @@ NEW_SERVICE = _body(
 RENAME = _body({"name": "Renamed"})
 CLOSED_DAY = _body({"hours": []})
 EMPTY = _body({})
-NEW_WEBHOOK = _body({"url": "https://example.com/hook", "events": ["booking.created"]})
 
 # Status of each caller:  anonymous, customer A, customer B, provider A, provider B, key holder.
 # Pages answer 302 where they send the caller to sign in or on; sockets answer OPEN, a close
@@ -186,14 +185,13 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("DELETE", "/api/providers/me/time-off/<time_off_id>"): Access(
         401, 403, 403, 204, 404, 401, fresh=True
     ),
-    # Webhooks: the caller's own (another provider's answers 404).
-    ("GET", "/api/providers/me/webhooks"): Access(401, 403, 403, 200, 200, 401),
-    ("POST", "/api/providers/me/webhooks"): Access(401, 403, 403, 201, 201, 401, body=NEW_WEBHOOK),
-    ("DELETE", "/api/providers/me/webhooks/<webhook_id>"): Access(
-        401, 403, 403, 204, 404, 401, fresh=True
-    ),
-    ("GET", "/api/providers/me/webhooks/<webhook_id>/deliveries"): Access(
-        401, 403, 403, 200, 404, 401
+    # Calendars: the feed's URL (the caller's own) and the feed itself (the token is the key).
+    ("GET", "/api/providers/me/calendar-feed"): Access(401, 403, 403, 200, 200, 401),
+    ("POST", "/api/providers/me/calendar-feed/rotate"): Access(401, 403, 403, 200, 200, 401),
+    ("GET", "/calendar/<string:token>.ics"): Access(200, 200, 200, 200, 200, 200, fresh=True),
+    ("GET", "/api/providers/me/busy-calendars"): Access(401, 403, 403, 200, 200, 401),
+    ("PUT", "/api/providers/me/busy-calendars"): Access(
+        401, 403, 403, 200, 200, 401, body=_body({"urls": []})
     ),
     # Bookings, seen by customers.
     ("POST", "/api/bookings"): Access(201, 201, 201, 201, 201, 201, body=_booking_body),
@@ -363,12 +361,6 @@ class World:
         time_off_id: str = response.json()["time_off"]["id"]
         return time_off_id
 
-    async def add_webhook_of_a(self) -> str:
-        response = await self.provider_a.post("/api/providers/me/webhooks", json=NEW_WEBHOOK(self))
-        assert response.status_code == 201, response.text
-        webhook_id: str = response.json()["webhook"]["id"]
-        return webhook_id
-
     async def fresh_targets(self, variables: list[str]) -> dict[str, str]:
         """New things of A's for the variables a changing request names."""
         targets = dict(self.targets)
@@ -384,9 +376,16 @@ class World:
             targets["time_off_id"] = await self.add_time_off_of_a()
         if "entry_id" in variables:
             targets["entry_id"] = await self.join_waitlist_of_a()
-        if "webhook_id" in variables:
-            targets["webhook_id"] = await self.add_webhook_of_a()
+        if "token" in variables:
+            targets["token"] = await self.feed_token_of_a()
         return targets
+
+    async def feed_token_of_a(self) -> str:
+        """The token of A's calendar feed URL (BASE_URL/calendar/TOKEN.ics) as it is now."""
+        response = await self.provider_a.get("/api/providers/me/calendar-feed")
+        assert response.status_code == 200, response.text
+        url: str = response.json()["url"]
+        return url.rsplit("/", 1)[1].removesuffix(".ics")
 
 
 async def _sign_up(http: httpx.AsyncClient, email: str) -> None:
@@ -440,7 +439,7 @@ async def world(live_app: LiveApp) -> AsyncIterator[World]:
             "date": await built.add_override_of_a(built.service_a),
             "time_off_id": await built.add_time_off_of_a(),
             "filename": "css/app.css",
-            "webhook_id": await built.add_webhook_of_a(),
+            "token": await built.feed_token_of_a(),
         }
         await built.close_day_of_a()
         built.targets["entry_id"] = await built.join_waitlist_of_a()
@@ -527,7 +526,7 @@ def test_every_path_variable_has_a_target() -> None:
         "time_off_id",
         "filename",
         "entry_id",
-        "webhook_id",
+        "token",
     }
     unknown = {name: rule for _, rule in MATRIX for name in variables_of(rule) if name not in known}
     assert not unknown, (

@@ -30,7 +30,7 @@ _URL_VARIABLE = re.compile(r"<[^>]*>")
 # the page's own requests for scripts and API calls (which Hypercorn's access log records).
 # Matched on the path, so a page answers this way before it is even built.
 _SECRET_URL_PAGES = re.compile(
-    r"^/(?:bookings|waitlist)/.|^/(?:reset-password|verify-email|auth/google/callback)/?$"
+    r"^/(?:bookings|waitlist|calendar)/.|^/(?:reset-password|verify-email|auth/google/callback)/?$"
 )
 
 _CSP = "; ".join(

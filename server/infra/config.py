@@ -85,6 +85,8 @@ class Config:
     redis_ping_interval: float = 10.0
     # How long a freed slot is held for the waitlist entry it is offered to.
     waitlist_offer_minutes: int = 15
+    # How often the worker fetches each busy calendar (the provider's outside iCal feeds).
+    busy_sync_minutes: int = 10
 
     @property
     def base_origin(self) -> str:
@@ -167,6 +169,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         hold_minutes=_int(env, "HOLD_MINUTES", 15, 1, 24 * 60),
         db_pool_size=_int(env, "DB_POOL_SIZE", 10, 2, 1000),
         waitlist_offer_minutes=_int(env, "WAITLIST_OFFER_MINUTES", 15, 1, 24 * 60),
+        busy_sync_minutes=_int(env, "BUSY_SYNC_MINUTES", 10, 1, 24 * 60),
     )
     if config.stripe_enabled and not config.stripe_webhook_secrets:
         raise ConfigError(

@@ -16,6 +16,7 @@ import asyncpg
 
 from server.domain.appointments import PaymentStatus, Status
 from server.domain.bookings import CustomerDetails
+from server.models.busy_times import busy
 from server.models.slots import offered
 
 APPOINTMENT_COLUMNS = """
@@ -140,15 +141,18 @@ class LockedSlot:
     min_notice_minutes: int = 0
     # The waitlist entry a free slot is held for (sql/0016); only that entry may book it.
     offered_to: UUID | None = None
+    # A free slot overlapping one of the provider's busy times (sql/0018): not bookable.
+    busy: bool = False
 
 
-_LOCKED_SLOT_QUERY = """
+_LOCKED_SLOT_QUERY = f"""
     SELECT a.id, a.service_id, a.starts_at, a.booked, a.occupies_slot,
            s.is_active AS service_active, s.price_cents, s.currency,
            p.stripe_account_id, p.charges_enabled, s.min_notice_minutes,
            (SELECT offer.entry_id
               FROM waitlist_offers AS offer
-             WHERE offer.slot_id = a.id) AS offered_to
+             WHERE offer.slot_id = a.id) AS offered_to,
+           NOT a.booked AND {busy("a")} AS busy
       FROM appointments AS a
       JOIN services AS s ON s.id = a.service_id
       JOIN providers AS p ON p.id = s.provider_id
@@ -193,6 +197,7 @@ async def lock_first_free_slot(
            AND NOT a.booked
            AND a.occupies_slot
            AND NOT {offered("a")}
+           AND NOT {busy("a")}
          ORDER BY a.starts_at
          LIMIT 1
            FOR UPDATE OF a {wait}

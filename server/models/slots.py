@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from server.domain.slots import ExistingSlot, GeneratedSlot
+from server.models.busy_times import busy
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class Slot:
     too_soon: bool = False
     # Free but held for someone on the waitlist (a `waitlist_offers` row): not bookable.
     held: bool = False
+    # Free but overlapping one of the provider's busy times (sql/0018): not bookable.
+    busy: bool = False
 
     def to_json(self, zone: ZoneInfo) -> dict[str, Any]:
         """Times carry the provider's UTC offset on that day, e.g. 2026-11-24T09:30:00+00:00."""
@@ -38,7 +41,7 @@ class Slot:
             "start_time": self.starts_at.astimezone(zone).isoformat(),
             "end_time": self.ends_at.astimezone(zone).isoformat(),
             "token": self.token,
-            "available": not (self.booked or self.too_soon or self.held),
+            "available": not (self.booked or self.too_soon or self.held or self.busy),
         }
 
 
@@ -145,7 +148,7 @@ async def select_slots(
 # the provider's wall clock plus that moment's UTC offset, as `isoformat()` writes them.
 # Given a moment ($5), a free slot starting no later than that moment plus the service's
 # minimum notice is shown unavailable, as the booking claim would refuse it; so is a free slot
-# held for someone on the waitlist.
+# held for someone on the waitlist, and so is one overlapping the provider's busy times.
 SLOTS_AS_JSON = f"""
     WITH live AS (
         SELECT id,
@@ -157,6 +160,7 @@ SLOTS_AS_JSON = f"""
                    mins => (SELECT min_notice_minutes FROM services WHERE id = $1)
                ) AS unavailable,
                {offered("appointments")} AS held,
+               NOT booked AND {busy("appointments")} AS busy,
                starts_at,
                starts_at AT TIME ZONE $4 AS local_start,
                ends_at   AT TIME ZONE $4 AS local_end,
@@ -178,7 +182,7 @@ SLOTS_AS_JSON = f"""
                              || CASE WHEN end_offset < interval '0' THEN '-' ELSE '+' END
                              || to_char(greatest(end_offset, -end_offset), 'HH24:MI'),
                'token',      token,
-               'available',  NOT (coalesce(unavailable, booked) OR held)
+               'available',  NOT (coalesce(unavailable, booked) OR held OR busy)
            ) ORDER BY starts_at), '[]')::text  -- sent as it is, never decoded
       FROM live
 """
@@ -211,14 +215,15 @@ async def select_live_slots_at(
 ) -> list[Slot]:
     """The live rows (free or booked) now offering these start times, by start; with `now`,
     free ones inside the minimum notice are marked `too_soon`; ones held for the waitlist are
-    marked `held`."""
+    marked `held`, ones overlapping a busy time `busy`."""
     rows = await conn.fetch(
         f"""
         SELECT {SLOT_COLUMNS},
                coalesce(starts_at <= $3::timestamptz + make_interval(
                    mins => (SELECT min_notice_minutes FROM services WHERE id = $1)
                ), false) AS too_soon,
-               {offered("appointments")} AS held
+               {offered("appointments")} AS held,
+               NOT booked AND {busy("appointments")} AS busy
           FROM appointments
          WHERE service_id = $1
            AND starts_at = ANY($2::timestamptz[])

@@ -233,6 +233,9 @@ async def _claim_slot(conn: asyncpg.Connection, slot_id: UUID, now: datetime) ->
         raise APIError(404, "slot_not_found", "There is no such slot.")
     if slot.booked or not slot.occupies_slot or slot.offered_to is not None:
         raise slot_taken()  # held for the waitlist counts as taken (its offer ends first)
+    if slot.busy:
+        # The provider is busy then in one of their own calendars (sql/0018).
+        raise APIError(409, "slot_unavailable", "That time is no longer offered.")
     _check_bookable(slot, now)
     return slot
 

@@ -1,0 +1,1 @@
+"""Outside calendars: the CalDAV adapter and the iCalendar it reads and writes."""
