@@ -17,6 +17,7 @@ from jobs.periodic import (
     sync_busy_calendars,
     top_up_slots,
 )
+from jobs.webhooks import deliver_webhooks
 from server.infra.config import Config
 from server.infra.job_queue import QUEUE_NAME, job_queue
 from server.infra.redis_clients import worker_redis_settings
@@ -50,6 +51,7 @@ def worker_settings(config: Config) -> type:
             sync_busy_calendars,
             # Nudged after every commit that queues mail: keep no result per nudge.
             func(deliver_outbox, keep_result=0),
+            func(deliver_webhooks, keep_result=0),
         ]
         cron_jobs: ClassVar[list[Any]] = [
             # Hourly: a provider's new last day begins at their midnight, in any zone.
@@ -65,6 +67,8 @@ def worker_settings(config: Config) -> type:
             cron(purge_expired, minute={40}, second={10}),
             # The sweep behind every outbox nudge; the backoff decides what is due.
             cron(deliver_outbox, second=set(range(0, 60, 5)), run_at_startup=True),
+            # The sweep behind every webhook nudge; retries wait out their back-off.
+            cron(deliver_webhooks, second=set(range(1, 60, 5)), run_at_startup=True),
         ]
         redis_settings = redis_settings_
         redis_pool = redis_pool_

@@ -111,6 +111,7 @@ NEW_SERVICE = _body(
 RENAME = _body({"name": "Renamed"})
 CLOSED_DAY = _body({"hours": []})
 EMPTY = _body({})
+NEW_WEBHOOK = _body({"url": "https://example.com/hook", "events": ["booking.created"]})
 
 # Status of each caller:  anonymous, customer A, customer B, provider A, provider B, key holder.
 # Pages answer 302 where they send the caller to sign in or on; sockets answer OPEN, a close
@@ -192,6 +193,15 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/api/providers/me/busy-calendars"): Access(401, 403, 403, 200, 200, 401),
     ("PUT", "/api/providers/me/busy-calendars"): Access(
         401, 403, 403, 200, 200, 401, body=_body({"urls": []})
+    ),
+    # Webhooks: the caller's own (another provider's answers 404).
+    ("GET", "/api/providers/me/webhooks"): Access(401, 403, 403, 200, 200, 401),
+    ("POST", "/api/providers/me/webhooks"): Access(401, 403, 403, 201, 201, 401, body=NEW_WEBHOOK),
+    ("DELETE", "/api/providers/me/webhooks/<webhook_id>"): Access(
+        401, 403, 403, 204, 404, 401, fresh=True
+    ),
+    ("GET", "/api/providers/me/webhooks/<webhook_id>/deliveries"): Access(
+        401, 403, 403, 200, 404, 401
     ),
     # Bookings, seen by customers.
     ("POST", "/api/bookings"): Access(201, 201, 201, 201, 201, 201, body=_booking_body),
@@ -361,6 +371,12 @@ class World:
         time_off_id: str = response.json()["time_off"]["id"]
         return time_off_id
 
+    async def add_webhook_of_a(self) -> str:
+        response = await self.provider_a.post("/api/providers/me/webhooks", json=NEW_WEBHOOK(self))
+        assert response.status_code == 201, response.text
+        webhook_id: str = response.json()["webhook"]["id"]
+        return webhook_id
+
     async def fresh_targets(self, variables: list[str]) -> dict[str, str]:
         """New things of A's for the variables a changing request names."""
         targets = dict(self.targets)
@@ -376,6 +392,8 @@ class World:
             targets["time_off_id"] = await self.add_time_off_of_a()
         if "entry_id" in variables:
             targets["entry_id"] = await self.join_waitlist_of_a()
+        if "webhook_id" in variables:
+            targets["webhook_id"] = await self.add_webhook_of_a()
         if "token" in variables:
             targets["token"] = await self.feed_token_of_a()
         return targets
@@ -439,6 +457,7 @@ async def world(live_app: LiveApp) -> AsyncIterator[World]:
             "date": await built.add_override_of_a(built.service_a),
             "time_off_id": await built.add_time_off_of_a(),
             "filename": "css/app.css",
+            "webhook_id": await built.add_webhook_of_a(),
             "token": await built.feed_token_of_a(),
         }
         await built.close_day_of_a()
@@ -526,6 +545,7 @@ def test_every_path_variable_has_a_target() -> None:
         "time_off_id",
         "filename",
         "entry_id",
+        "webhook_id",
         "token",
     }
     unknown = {name: rule for _, rule in MATRIX for name in variables_of(rule) if name not in known}
