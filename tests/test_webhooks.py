@@ -340,3 +340,11 @@ async def test_the_deliveries_list_shows_the_last_50_newest_first(
         (item["created_at"] for item in deliveries), reverse=True
     )
     assert datetime.fromisoformat(deliveries[-1]["created_at"]) == oldest_shown
+
+
+async def test_the_landing_pages_comparison_says_appointly_has_signed_webhooks(
+    guest: httpx.AsyncClient,
+) -> None:
+    page = (await guest.get("/")).text
+    row = page.partition("Signed webhooks to your other tools")[2].partition("</tr>")[0]
+    assert re.search(r'class="ours"[^>]*><span class="yes">Yes</span>', row)
