@@ -325,3 +325,26 @@ async def test_in_production_private_loopback_and_link_local_addresses_are_refus
     assert ics_server.requests == []
     error = await job_ctx["pool"].fetchval("SELECT last_error FROM busy_calendars")
     assert "private network" in error
+
+
+async def test_a_booking_under_a_busy_event_is_kept_and_flagged_on_the_dashboard(
+    client: httpx.AsyncClient,
+    guest: httpx.AsyncClient,
+    service: dict[str, Any],
+    ics_server: IcsServer,
+    job_ctx: JobContext,
+) -> None:
+    day = tomorrow()
+    slots = {slot["start_time"][11:16]: slot for slot in await slots_of(guest, service["id"], day)}
+    clashing = (await book(guest, slots["11:00"]["id"])).json()["appointment"]
+    clear = (await book(guest, slots["15:00"]["id"])).json()["appointment"]
+    url = ics_server.serve("clash", f"DTSTART:{_utc(day, '11:00')}\nDTEND:{_utc(day, '12:00')}")
+    assert (await client.put(BUSY, json={"urls": [url]})).status_code == 200
+    await _sync(job_ctx)
+
+    schedule = await client.get("/api/dashboard/schedule", params={"date": day.isoformat()})
+    flags = {item["id"]: item["busy_overlap"] for item in schedule.json()["appointments"]}
+    assert flags == {clashing["id"]: True, clear["id"]: False}
+    kept = await client.get("/api/dashboard/appointments", params={"status": "PENDING"})
+    assert clashing["id"] in [item["id"] for item in kept.json()["appointments"]]
+    assert not _by_clock(await slots_of(guest, service["id"], day))["11:30"]

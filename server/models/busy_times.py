@@ -83,3 +83,29 @@ def merge_intervals(intervals: Sequence[Interval]) -> list[Interval]:
         else:
             merged.append((start, end))
     return merged
+
+
+async def select_busy_overlaps(
+    conn: asyncpg.Connection, provider_id: UUID, appointment_ids: Sequence[UUID]
+) -> set[UUID]:
+    """Which of these booked appointments overlap one of the provider's busy times (they are
+    kept; the dashboard flags them)."""
+    if not appointment_ids:
+        return set()
+    rows = await conn.fetch(
+        """
+        SELECT a.id
+          FROM appointments AS a
+         WHERE a.id = ANY($2::uuid[])
+           AND EXISTS (
+               SELECT 1
+                 FROM busy_times AS busy
+                WHERE busy.provider_id = $1
+                  AND busy.starts_at < a.ends_at
+                  AND busy.ends_at > a.starts_at
+           )
+        """,
+        provider_id,
+        list(appointment_ids),
+    )
+    return {row["id"] for row in rows}

@@ -18,6 +18,7 @@ from server.edge.api_docs import errors, responds
 from server.edge.optional_body import optional_json_body
 from server.infra.jsonio import json_response
 from server.infra.state import db
+from server.models.busy_times import select_busy_overlaps
 from server.models.providers import Provider
 from server.models.schedule import select_provider_appointments_by_status, select_provider_day
 from server.routes import shapes
@@ -57,9 +58,15 @@ class MoveBody(BaseModel):
     reason: str | None = Field(default=None, max_length=500)
 
 
+class ScheduleItem(shapes.Appointment):
+    busy_overlap: bool = Field(
+        description="The booking overlaps a busy time of one of your own calendars (it is kept)."
+    )
+
+
 class ScheduleBody(BaseModel):
     date: dt.date = Field(description="The day shown, in the provider's time zone.")
-    appointments: list[shapes.Appointment]
+    appointments: list[ScheduleItem]
 
 
 def _now() -> datetime:
@@ -82,10 +89,15 @@ async def get_schedule(query_args: ScheduleQuery) -> Response:
     """
     provider = await require_provider()
     day = _schedule_day(query_args.date, provider)
-    found = await select_provider_day(await db(), provider.id, day)
-    return json_response(
-        {"date": day.isoformat(), "appointments": [item.to_json() for item in found]}
+    conn = await db()
+    found = await select_provider_day(conn, provider.id, day)
+    overlapping = await select_busy_overlaps(
+        conn,
+        provider.id,
+        [item.id for item in found if item.status in (Status.PENDING, Status.CONFIRMED)],
     )
+    items = [{**item.to_json(), "busy_overlap": item.id in overlapping} for item in found]
+    return json_response({"date": day.isoformat(), "appointments": items})
 
 
 def _schedule_day(raw: str | None, provider: Provider) -> dt.date:

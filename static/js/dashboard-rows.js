@@ -108,6 +108,14 @@ function cell(label, ...content) {
   return td;
 }
 
+// A booking that overlaps a busy time of the provider's own calendars (kept, only flagged).
+function busyMarker(appointment) {
+  if (!appointment.busy_overlap) return [];
+  const marker = element("span", "dash-busy-overlap", "Clashes with your calendar");
+  marker.title = "One of your busy calendars has an event at this time. The booking is kept.";
+  return [" ", marker];
+}
+
 export function scheduleRow(appointment, timeZone) {
   const row = element("tr", "schedule-row");
   row.setAttribute("role", "row");
@@ -125,7 +133,7 @@ export function scheduleRow(appointment, timeZone) {
     time,
     cell("Customer", customer),
     cell("Service", appointment.service_name),
-    cell("Status", statusBadge(appointment.status)),
+    cell("Status", statusBadge(appointment.status), ...busyMarker(appointment)),
     cell("Payment", paymentText(appointment)),
     cell("Actions", actionButtons(appointment, timeZone)),
   );
