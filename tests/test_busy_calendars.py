@@ -348,3 +348,33 @@ async def test_a_booking_under_a_busy_event_is_kept_and_flagged_on_the_dashboard
     kept = await client.get("/api/dashboard/appointments", params={"status": "PENDING"})
     assert clashing["id"] in [item["id"] for item in kept.json()["appointments"]]
     assert not _by_clock(await slots_of(guest, service["id"], day))["11:30"]
+
+
+async def test_a_time_freed_under_a_busy_event_comes_back_unavailable_and_cannot_be_moved_into(
+    client: httpx.AsyncClient,
+    guest: httpx.AsyncClient,
+    service: dict[str, Any],
+    ics_server: IcsServer,
+    job_ctx: JobContext,
+    live_app: LiveApp,
+) -> None:
+    day = tomorrow()
+    slots = {slot["start_time"][11:16]: slot for slot in await slots_of(guest, service["id"], day)}
+    booking = (await book(guest, slots["11:00"]["id"])).json()["appointment"]
+    other = (await book(guest, slots["16:00"]["id"])).json()["appointment"]
+    url = ics_server.serve("freed", f"DTSTART:{_utc(day, '11:00')}\nDTEND:{_utc(day, '12:00')}")
+    assert (await client.put(BUSY, json={"urls": [url]})).status_code == 200
+    await _sync(job_ctx)
+
+    moved = await client.post(
+        f"/api/appointments/{other['id']}/reschedule", json={"slot_id": slots["11:30"]["id"]}
+    )
+    assert (moved.status_code, moved.json()["error"]["code"]) == (409, "slot_unavailable")
+    async with watch_slots(live_app.url, service["id"], day) as watcher:
+        cancel = await client.post(f"/api/appointments/{booking['id']}/cancel")
+        assert cancel.status_code == 200, cancel.text
+        frame = await watcher.receive_until(
+            lambda frame: frame["type"] == "slot" and not frame.get("removed")
+        )
+        assert frame["slot"]["start_time"][11:16] == "11:00"
+        assert frame["slot"]["available"] is False  # freed, but the provider is busy then

@@ -59,7 +59,8 @@ async def insert_slots(
 ) -> list[Slot]:
     """Insert free slots in one statement; rows that would collide with a live row are skipped.
 
-    Returns the rows actually inserted, so running it twice inserts nothing new.
+    Returns the rows actually inserted, so running it twice inserts nothing new; one overlapping
+    the provider's busy times comes back `busy` (shown unavailable).
     """
     if not slots:
         return []
@@ -70,7 +71,7 @@ async def insert_slots(
           FROM unnest($2::date[], $3::timestamptz[], $4::timestamptz[], $5::int[])
             AS generated (slot_date, starts_at, ends_at, token)
         ON CONFLICT DO NOTHING
-        RETURNING {SLOT_COLUMNS}
+        RETURNING {SLOT_COLUMNS}, {busy("appointments")} AS busy
         """,
         service_id,
         [slot.slot_date for slot in slots],

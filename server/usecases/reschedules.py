@@ -176,6 +176,9 @@ async def _lock_target(
     )
     if not slot.service_active:
         raise APIError(409, "service_unavailable", "This service is no longer taking bookings.")
+    if slot.busy:
+        # The provider is busy then in one of their own calendars (sql/0018), as a booking finds.
+        raise APIError(409, "slot_unavailable", "That time is no longer offered.")
     return slot
 
 
