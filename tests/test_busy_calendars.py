@@ -21,6 +21,7 @@ from tests.conftest import LiveApp, StartApp, make_provider
 from tests.support.booking import book, create_service, slots_of, tomorrow
 from tests.support.serving import free_port
 from tests.support.sockets import watch_slots
+from tests.support.waitlist import a_day_ahead, cancel, entry_of, fill_day, join, small_service
 
 LONDON = ZoneInfo("Europe/London")
 BUSY = "/api/providers/me/busy-calendars"
@@ -378,3 +379,34 @@ async def test_a_time_freed_under_a_busy_event_comes_back_unavailable_and_cannot
         )
         assert frame["slot"]["start_time"][11:16] == "11:00"
         assert frame["slot"]["available"] is False  # freed, but the provider is busy then
+
+
+async def test_a_time_freed_under_a_busy_event_is_not_offered_to_the_waitlist(
+    client: httpx.AsyncClient,
+    guest: httpx.AsyncClient,
+    become_provider: Any,
+    ics_server: IcsServer,
+    job_ctx: JobContext,
+) -> None:
+    await become_provider()
+    service = await small_service(client)
+    day = a_day_ahead()
+    bookings = await fill_day(client, service["id"], day)
+    waiting = await join(guest, service["id"], day, "waiting@example.com")
+    first = datetime.fromisoformat(bookings[0].appointment["start_time"])
+    busy_until = datetime.fromisoformat(bookings[0].appointment["end_time"])
+    url = ics_server.serve(
+        "line",
+        f"DTSTART:{first.astimezone(UTC):%Y%m%dT%H%M%SZ}\nDTEND:{busy_until.astimezone(UTC):%Y%m%dT%H%M%SZ}",
+    )
+    assert (await client.put(BUSY, json={"urls": [url]})).status_code == 200
+    await _sync(job_ctx)
+
+    await cancel(guest, bookings[0])
+    assert (await entry_of(guest, waiting))["status"] == "waiting"
+    freed = [
+        s
+        for s in await slots_of(guest, service["id"], day)
+        if s["start_time"] == bookings[0].appointment["start_time"]
+    ]
+    assert [slot["available"] for slot in freed] == [False]

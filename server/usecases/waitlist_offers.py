@@ -77,11 +77,16 @@ async def offer_freed_slots(
     """Hold each freed slot for the first entry waiting for its day, in the caller's
     transaction; returns `freed` with the offered ones marked `held`.
 
-    Slots inside the service's minimum notice are left free: nobody could book them anyway.
+    Slots inside the service's minimum notice are left free: nobody could book them anyway;
+    so are slots under one of the provider's busy times (sql/0018).
     """
     notice = timedelta(minutes=service.min_notice_minutes)
     candidates = sorted(
-        (slot for slot in freed if not slot.booked and slot.starts_at > now + notice),
+        (
+            slot
+            for slot in freed
+            if not slot.booked and not slot.busy and slot.starts_at > now + notice
+        ),
         key=lambda slot: slot.starts_at,
     )
     if not candidates or not service.is_active:
