@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
+from quart import Quart
+from quart.testing import WebsocketResponseError
 
+from server.edge.errors import register_error_handlers
+from server.edge.outages import install_outage_answers
 from tests.conftest import LiveApp, SignUp, StartApp
 
 SIGNUP = "/api/auth/signup"
@@ -204,3 +209,37 @@ async def test_http_base_url_leaves_the_session_cookie_without_secure(
         SIGNUP, json={"email": "plain@example.com", "password": "12345678", "name": "P"}
     )
     assert "secure" not in response.headers["set-cookie"].lower()
+
+
+# --- WebSocket routes ---------------------------------------------------------------------------
+
+
+def _app_with_a_failing_socket(error: Exception) -> Quart:
+    app = Quart(__name__)
+    register_error_handlers(app)
+    install_outage_answers(app)
+
+    @app.websocket("/ws/failing")
+    async def failing() -> None:
+        raise error
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "logged"),
+    [
+        (ValueError("a bug"), 500, "unhandled error on WEBSOCKET /ws/failing"),
+        (asyncpg.TooManyConnectionsError(), 503, "503 on WEBSOCKET /ws/failing"),
+    ],
+)
+async def test_a_failing_websocket_handler_is_logged_and_refused_as_json(
+    caplog: pytest.LogCaptureFixture, error: Exception, status: int, logged: str
+) -> None:
+    """The error handlers also run for sockets, which have no `request` to read."""
+    client = _app_with_a_failing_socket(error).test_client()
+    with pytest.raises(WebsocketResponseError) as refused:
+        async with client.websocket("/ws/failing") as socket:
+            await socket.receive()
+    assert refused.value.response.status_code == status
+    assert logged in caplog.text

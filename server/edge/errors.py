@@ -6,7 +6,15 @@ import logging
 from typing import Any
 
 from pydantic import ValidationError
-from quart import Quart, Response, has_request_context, render_template, request
+from quart import (
+    Quart,
+    Response,
+    has_request_context,
+    has_websocket_context,
+    render_template,
+    request,
+    websocket,
+)
 from quart_schema import RequestSchemaValidationError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
@@ -66,7 +74,17 @@ def error_body(code: str, message: str, fields: dict[str, str] | None = None) ->
     return {"error": error}
 
 
+def request_line() -> str:
+    """`GET /path`, or `WEBSOCKET /ws/…`, for the log: error handlers run for WebSocket
+    routes too, where there is no `request` to read."""
+    if has_websocket_context():
+        return f"WEBSOCKET {websocket.path}"
+    return f"{request.method} {request.path}"
+
+
 def _wants_json() -> bool:
+    if has_websocket_context():
+        return True  # a refused handshake: a script reads it, never a browser page
     path = request.path
     return (
         path.startswith(("/api/", "/webhooks/", "/auth/google"))
@@ -163,7 +181,7 @@ async def _handle_undecodable(error: UnicodeDecodeError) -> Response | tuple[str
 
 
 async def _handle_unexpected(error: Exception) -> Response | tuple[str, int]:
-    log.exception("unhandled error on %s %s", request.method, request.path, exc_info=error)
+    log.exception("unhandled error on %s", request_line(), exc_info=error)
     if _wants_json():
         return api_error_response(
             APIError(500, "internal_error", "Something went wrong on our side.")

@@ -13,12 +13,12 @@ from __future__ import annotations
 import logging
 
 import asyncpg
-from quart import Quart, Response, render_template, request
+from quart import Quart, Response, has_websocket_context, render_template, request
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from server.edge import errors
-from server.edge.errors import APIError, api_error_response
+from server.edge.errors import APIError, api_error_response, request_line
 from server.infra.db import DATABASE_OUTAGES
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def install_outage_answers(app: Quart) -> None:
 
 
 async def _database_outage(error: Exception) -> Response:
-    log.warning("503 on %s %s: %r", request.method, request.path, error)
+    log.warning("503 on %s: %r", request_line(), error)
     if isinstance(error, TimeoutError | asyncpg.QueryCanceledError):
         return await _unavailable(
             "busy", "The server is too busy to answer right now. Please try again in a moment."
@@ -65,7 +65,7 @@ def _caused_by_outage(error: BaseException) -> bool:
 
 
 async def _redis_outage(error: Exception) -> Response:
-    log.warning("503 on %s %s: %r", request.method, request.path, error)
+    log.warning("503 on %s: %r", request_line(), error)
     return await _unavailable(
         "service_unavailable",
         "A service Appointly needs is unavailable right now. Please try again in a moment.",
@@ -81,6 +81,8 @@ async def _unavailable(code: str, message: str) -> Response:
 
 
 def _wants_page() -> bool:
+    if has_websocket_context():
+        return False
     if request.path.startswith(("/api/", "/webhooks/", "/auth/")) or request.path == "/healthz":
         return False
     return request.accept_mimetypes.best == "text/html"
