@@ -20,6 +20,9 @@ from server.webhooks.urls import MAX_URL_LENGTH
 
 blueprint = Blueprint("provider_webhooks", __name__)
 
+# http(s), a host name or address, an optional port, then anything without spaces.
+URL_PATTERN = r"^https?://([A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?([/?#]\S*)?$"
+
 Event = Literal[
     "booking.created",
     "booking.paid",
@@ -38,6 +41,7 @@ class WebhookRequest(BaseModel):
     url: str = Field(
         min_length=1,
         max_length=MAX_URL_LENGTH,
+        pattern=URL_PATTERN,
         description="http:// or https://; in production a public address.",
     )
     events: list[Event] = Field(min_length=1, max_length=8)

@@ -143,7 +143,7 @@ class _Sender:
         }
         try:
             response = await self.client.post(delivery.url, content=body, headers=headers)
-        except httpx.HTTPError as error:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as error:
             return Attempt(None, f"{type(error).__name__}: {error}")
         if 200 <= response.status_code < 300:
             return Attempt(response.status_code, None)

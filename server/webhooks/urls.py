@@ -17,7 +17,10 @@ def check_webhook_url(url: str, *, production: bool) -> str:
     """The URL as given when it may be used; RuleBroken `invalid_url` otherwise. In
     production a host written as an address must be a public one (names are checked again,
     resolved, before each delivery: `check_resolves_publicly`)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. a bracketed host that is no IPv6 address
+        raise _invalid("That is not a valid address.") from None
     if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > MAX_URL_LENGTH:
         raise _invalid("Give an http:// or https:// address.")
     if parts.username or parts.password:

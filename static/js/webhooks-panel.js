@@ -102,6 +102,10 @@ function mount(panel) {
       return;
     }
     const body = { url: form.elements.webhook_url.value.trim(), events };
+    if (!/^https?:\/\/[^\s@]+$/i.test(body.url)) {
+      showFieldError(form, "webhook_url", "Give an http:// or https:// address, without spaces or a user name.");
+      return;
+    }
     const { ok, data } = await whileBusy(form, () => sendJSON(API, body));
     if (!ok) {
       showAPIError(form, data, ALIASES);

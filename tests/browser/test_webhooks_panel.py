@@ -44,7 +44,7 @@ async def test_a_provider_adds_a_webhook_sees_its_secret_once_and_its_deliveries
     console.allow("/api/providers/me/webhooks")  # the 422 below
     await panel.get_by_label("Endpoint URL").fill("ftp://example.com/hook")
     await panel.get_by_role("button", name="Add webhook").click()
-    await expect(panel.locator("#webhook_url-error")).to_contain_text("http")
+    await expect(panel.locator("#webhook_url-error")).to_contain_text("https://")
 
     await panel.get_by_label("Endpoint URL").fill(receiver.url)
     await panel.get_by_role("button", name="Add webhook").click()
