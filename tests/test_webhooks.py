@@ -348,3 +348,23 @@ async def test_the_landing_pages_comparison_says_appointly_has_signed_webhooks(
     page = (await guest.get("/")).text
     row = page.partition("Signed webhooks to your other tools")[2].partition("</tr>")[0]
     assert re.search(r'class="ours"[^>]*><span class="yes">Yes</span>', row)
+
+
+async def test_in_production_a_delivery_to_a_private_address_is_refused_not_sent(
+    client: httpx.AsyncClient,
+    guest: httpx.AsyncClient,
+    service: dict[str, Any],
+    db: asyncpg.Connection,
+    db_pool: Any,
+    live_app: LiveApp,
+    receiver: WebhookReceiver,
+) -> None:
+    await add_webhook(client, receiver.url, ["booking.created"])  # allowed outside production
+    slot = (await free_slots(guest, service["id"], tomorrow()))[0]
+    assert (await book(guest, slot["id"])).status_code == 201
+    production = live_app.config.with_changes(app_env="production")
+    assert await deliver_webhooks_due(db_pool, production, now=later(0)) == 0
+    assert receiver.received == []
+    row = await db.fetchrow("SELECT status, last_error FROM webhook_deliveries")
+    assert row["status"] == "pending"
+    assert "private" in row["last_error"]

@@ -21,6 +21,8 @@ from typing import Any
 
 import httpx
 
+from server.calendars.public_urls import check_public_host
+from server.domain.rules import RuleBroken
 from server.infra.config import Config
 from server.infra.job_queue import retry_delay
 from server.infra.jsonio import dumps
@@ -28,7 +30,6 @@ from server.infra.secret_box import SecretUnreadable, decrypt_secret
 from server.models import webhooks
 from server.models.webhooks import DueDelivery
 from server.webhooks.signing import SECRET_PURPOSE, SIGNATURE_HEADER, signature
-from server.webhooks.urls import check_resolves_publicly
 
 log = logging.getLogger(__name__)
 
@@ -131,9 +132,10 @@ class _Sender:
         except SecretUnreadable as error:
             return Attempt(None, str(error))
         if self.config.app_env == "production":
-            refused = await check_resolves_publicly(delivery.url)
-            if refused is not None:
-                return Attempt(None, refused)
+            try:
+                await check_public_host(delivery.url)
+            except RuleBroken as refused:
+                return Attempt(None, refused.message)
         body = delivery_body(delivery)
         headers = {
             "Content-Type": "application/json",
