@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from arq import cron, func
 
+from jobs.caldav import push_caldav, sync_caldav
 from jobs.context import JobContext, close_context, open_context
 from jobs.notifications import deliver_outbox
 from jobs.periodic import (
@@ -52,6 +53,8 @@ def worker_settings(config: Config) -> type:
             # Nudged after every commit that queues mail: keep no result per nudge.
             func(deliver_outbox, keep_result=0),
             func(deliver_webhooks, keep_result=0),
+            func(push_caldav, keep_result=0),
+            func(sync_caldav, keep_result=0),
         ]
         cron_jobs: ClassVar[list[Any]] = [
             # Hourly: a provider's new last day begins at their midnight, in any zone.
@@ -69,6 +72,10 @@ def worker_settings(config: Config) -> type:
             cron(deliver_outbox, second=set(range(0, 60, 5)), run_at_startup=True),
             # The sweep behind every webhook nudge; retries wait out their back-off.
             cron(deliver_webhooks, second=set(range(1, 60, 5)), run_at_startup=True),
+            # The CalDAV outbox: a change reaches the calendar within seconds, or after an
+            # outage at the back-off's next try. Its own events are read each minute.
+            cron(push_caldav, second=set(range(3, 60, 5)), run_at_startup=True),
+            cron(sync_caldav, second={45}),
         ]
         redis_settings = redis_settings_
         redis_pool = redis_pool_

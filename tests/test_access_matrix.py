@@ -93,6 +93,9 @@ def _body(value: dict[str, Any]) -> Body:
     return lambda _: value
 
 
+UNREACHABLE_CALDAV = {"url": "http://127.0.0.1:9/appointly/", "username": "a", "password": "b"}
+
+
 WRONG_LOGIN = _body({"email": "nobody@example.com", "password": "wrong password"})
 SAME_PASSWORD = _body({"current_password": PASSWORD, "new_password": PASSWORD})
 BAD_TOKEN = _body({"token": "not-a-real-token"})
@@ -194,6 +197,14 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("PUT", "/api/providers/me/busy-calendars"): Access(
         401, 403, 403, 200, 200, 401, body=_body({"urls": []})
     ),
+    # CalDAV: the caller's own calendar; nothing listens on port 9, so a provider's connect is
+    # 422 caldav_unreachable, and with none connected the rest answer 404.
+    ("PUT", "/api/providers/me/caldav"): Access(
+        401, 403, 403, 422, 422, 401, body=_body(UNREACHABLE_CALDAV)
+    ),
+    ("GET", "/api/providers/me/caldav"): Access(401, 403, 403, 404, 404, 401),
+    ("POST", "/api/providers/me/caldav/test"): Access(401, 403, 403, 404, 404, 401),
+    ("DELETE", "/api/providers/me/caldav"): Access(401, 403, 403, 404, 404, 401),
     # Webhooks: the caller's own (another provider's answers 404).
     ("GET", "/api/providers/me/webhooks"): Access(401, 403, 403, 200, 200, 401),
     ("POST", "/api/providers/me/webhooks"): Access(401, 403, 403, 201, 201, 401, body=NEW_WEBHOOK),

@@ -63,8 +63,9 @@ NOT_MEANINGFUL_TO_PROBE = frozenset({"post_stripe_webhook", "get_google_sign_in"
 # this share of the answers that judge the data (not 401/403/404/409/429) refusing it.
 MOSTLY_REJECTED_SHARE = 0.1
 NOT_ABOUT_THE_DATA = frozenset({401, 403, 404, 409, 429})
-# A random token is never one the server e-mailed: no document can make it valid.
-REFUSED_WHATEVER_THE_DATA = frozenset({"invalid_token"})
+# A random token is never one the server e-mailed, a random URL never a CalDAV calendar: no
+# document can make them valid.
+REFUSED_WHATEVER_THE_DATA = frozenset({"invalid_token", "caldav_unreachable", "caldav_refused"})
 # Weekly hours and time off have rules a JSON Schema cannot state (a range ends after it starts,
 # ranges do not overlap): random valid-looking hours are mostly refused. Known; not a mismatch.
 HOURS_RULES = frozenset(

@@ -129,15 +129,12 @@ async def insert_succeeded_refund(
 async def mark_refund_failed(
     conn: asyncpg.Connection,
     refund_id: UUID,
-    attempt: int,
     error: str,
     retry_at: datetime | None,
     *,
     next_idempotency_key: str | None = None,
 ) -> None:
-    """Record failed attempt number `attempt`; `retry_at` None means we gave up and it stays
-    failed. Nothing changes when a later attempt has claimed the refund since (its lease ran
-    out): that attempt's outcome is the one to keep.
+    """Record a failed attempt; `retry_at` None means we gave up and it stays failed.
 
     `next_idempotency_key` replaces the key the next attempt sends (None keeps it).
     """
@@ -150,7 +147,6 @@ async def mark_refund_failed(
                stripe_idempotency_key = COALESCE($4, stripe_idempotency_key),
                updated_at = clock_timestamp()
          WHERE id = $1
-           AND attempts = $5
            AND status <> 'succeeded'
         RETURNING id
         """,
@@ -158,5 +154,4 @@ async def mark_refund_failed(
         error,
         retry_at,
         next_idempotency_key,
-        attempt,
     )

@@ -27,6 +27,7 @@ from server.notifications.messages import (
     provider_zone,
 )
 from server.notifications.outbox import drop_held, queue_email
+from server.usecases.caldav import queue_caldav_push
 from server.webhooks.events import queue_status_webhook, queue_webhook_event
 
 
@@ -37,6 +38,7 @@ async def queue_booking_received(
     provider's "new booking" e-mail. Held back while the booking awaits online payment."""
     await queue_webhook_event(conn, appointment, "booking.created")
     held = appointment.payment_status is PaymentStatus.AWAITING_PAYMENT
+    await queue_caldav_push(conn, appointment)
     await _to_customer(
         conn, appointment, "booking_received", held=held, extra={"manage_url": manage_url}
     )
@@ -55,6 +57,7 @@ async def queue_move_notifications(
     """One message per recipient for a status move (confirmed, rejected, cancelled, …)."""
     if after.status is before.status:
         return
+    await queue_caldav_push(conn, after)
     await queue_status_webhook(conn, after)
     unpaid = before.payment_status is PaymentStatus.AWAITING_PAYMENT
     if after.status is Status.CONFIRMED:
@@ -83,6 +86,7 @@ async def queue_reschedule_notifications(
     Held back, like the booking's other messages, while it awaits online payment."""
     await queue_webhook_event(conn, after, "booking.rescheduled", previous=before)
     held = after.payment_status is PaymentStatus.AWAITING_PAYMENT
+    await queue_caldav_push(conn, after)
     moved_by = {"moved_by": actor}
     await _to_customer(
         conn,
