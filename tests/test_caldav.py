@@ -222,3 +222,13 @@ async def test_an_event_in_the_calendar_blocks_the_free_slot_it_overlaps_and_our
     # Nothing changed: the sync token says so, and the busy times stay.
     assert (await sync_calendars(db_pool, live_app.config)).calendars == 1
     assert await db.fetchval("SELECT count(*) FROM busy_times WHERE source = 'caldav'") == 1
+
+
+async def test_the_landing_page_no_longer_says_two_way_calendar_sync_is_missing(
+    guest: httpx.AsyncClient,
+) -> None:
+    page = (await guest.get("/")).text
+    row = page[page.index("Two-way calendar sync") :]
+    row = row[: row.index("</tr>")]
+    assert "Not yet" not in row
+    assert '<td class="ours" data-label="Appointly"><span class="yes">Yes</span>' in row
