@@ -8,12 +8,14 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from icalendar import Calendar
 
+from server.models import caldav as rows
 from server.usecases.caldav import push_due, sync_calendars
 from tests.conftest import LiveApp
 from tests.support.booking import book, free_slots, tomorrow
@@ -232,3 +234,28 @@ async def test_the_landing_page_no_longer_says_two_way_calendar_sync_is_missing(
     row = row[: row.index("</tr>")]
     assert "Not yet" not in row
     assert '<td class="ours" data-label="Appointly"><span class="yes">Yes</span>' in row
+
+
+async def test_a_change_queued_while_the_worker_writes_the_event_is_written_after_it(
+    client: httpx.AsyncClient,
+    guest: httpx.AsyncClient,
+    service: dict[str, Any],
+    radicale: Radicale,
+    db: Any,
+) -> None:
+    assert (await _connect(client, radicale)).status_code == 200
+    slot = (await free_slots(guest, service["id"], tomorrow()))[0]
+    booked = await book(guest, slot["id"])
+    assert booked.status_code == 201, booked.text
+    now = datetime.now().astimezone()
+    (claimed,) = await rows.claim_pushes(db, now, token=uuid4(), lease=LATER, limit=10)
+
+    # The provider confirms while the worker is still writing the booked version.
+    await client.post(f"/api/appointments/{claimed.appointment_id}/confirm")
+    await rows.finish_push(db, claimed)
+
+    (again,) = await rows.claim_pushes(
+        db, now + timedelta(seconds=1), token=uuid4(), lease=LATER, limit=10
+    )
+    assert again.appointment_id == claimed.appointment_id
+    assert again.version > claimed.version
