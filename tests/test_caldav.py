@@ -8,16 +8,17 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from icalendar import Calendar
 
+from server.calendars.caldav_client import CalDAVLogin
 from server.models import caldav as rows
-from server.usecases.caldav import push_due, sync_calendars
-from tests.conftest import LiveApp
+from server.usecases.caldav import push_due, save_account, sync_calendars
+from tests.conftest import LiveApp, StartApp, make_provider
 from tests.support.booking import book, free_slots, tomorrow
 from tests.support.radicale import PASSWORD, USER, Radicale
 
@@ -259,3 +260,24 @@ async def test_a_change_queued_while_the_worker_writes_the_event_is_written_afte
     )
     assert again.appointment_id == claimed.appointment_id
     assert again.version > claimed.version
+
+
+async def test_in_production_a_calendar_on_a_private_address_is_refused_and_never_called(
+    start_app: StartApp, radicale: Radicale, db_pool: Any
+) -> None:
+    production = await start_app(app_env="production")
+    async with production.client() as http:
+        provider = await make_provider(http, email="prod-caldav@example.com")
+        refused = await _connect(http, radicale)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["code"] == "address_not_allowed"
+        assert (await http.get("/api/providers/me/caldav")).status_code == 404
+
+    # A calendar stored before (or whose name later points inside) is refused at sync time.
+    login = CalDAVLogin(radicale.calendar_url, USER, PASSWORD)
+    async with db_pool.acquire() as conn:
+        await save_account(conn, UUID(provider["id"]), login, production.config)
+    synced = await sync_calendars(db_pool, production.config)
+    assert synced.calendars == 0
+    error = await db_pool.fetchval("SELECT last_error FROM caldav_accounts")
+    assert "private network" in error

@@ -24,7 +24,9 @@ import asyncpg
 from server.calendars import caldav_client as client
 from server.calendars.caldav_client import CalDAVLogin, CalDAVRefused, CalDAVUnreachable
 from server.calendars.caldav_events import booking_event, booking_uid, busy_intervals
+from server.calendars.public_urls import check_public_host
 from server.domain.appointments import Status
+from server.domain.rules import RuleBroken
 from server.infra.config import Config
 from server.infra.job_queue import retry_delay
 from server.infra.secret_box import SecretUnreadable, decrypt_secret, encrypt_secret
@@ -52,6 +54,14 @@ WRITTEN = frozenset({Status.PENDING, Status.CONFIRMED})
 def login_for(account: CalDAVAccount, config: Config) -> CalDAVLogin:
     password = decrypt_secret(config.secret_key, PURPOSE, account.password_encrypted)
     return CalDAVLogin(account.url, account.username, password)
+
+
+async def checked_login(account: CalDAVAccount, config: Config) -> CalDAVLogin:
+    """The account's login, once its host is known to be public (in production: a name that
+    later resolves inside the network is refused here, before each push and sync)."""
+    if config.app_env == "production":
+        await check_public_host(account.url)
+    return login_for(account, config)
 
 
 async def save_account(
@@ -141,13 +151,13 @@ async def _write(
 ) -> str | None:
     """Put or delete the booking's event; the error text, or None when done."""
     try:
-        login = login_for(account, config)
+        login = await checked_login(account, config)
         uid = booking_uid(appointment)
         if appointment.status in WRITTEN:
             await client.put_event(login, uid, booking_event(appointment, now))
         else:
             await client.delete_event(login, uid)
-    except (CalDAVRefused, CalDAVUnreachable, SecretUnreadable) as error:
+    except (CalDAVRefused, CalDAVUnreachable, SecretUnreadable, RuleBroken) as error:
         return str(error)
     return None
 
@@ -180,13 +190,13 @@ async def sync_calendar(
     failed (its last busy times are kept and `last_error` says why)."""
     moment = now or datetime.now().astimezone()
     try:
-        login = login_for(account, config)
+        login = await checked_login(account, config)
         changes = await client.changes_since(login, account.sync_token)
         objects: list[str] | None = None
         if changes.changed:
             start = moment - timedelta(days=PAST_DAYS)
             objects = await client.events_between(login, start, moment + _horizon(config))
-    except (CalDAVRefused, CalDAVUnreachable, SecretUnreadable) as error:
+    except (CalDAVRefused, CalDAVUnreachable, SecretUnreadable, RuleBroken) as error:
         async with pool.acquire() as conn:
             await rows.record_sync(conn, account, now=moment, error=str(error))
         return None
