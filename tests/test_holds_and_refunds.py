@@ -341,6 +341,38 @@ async def test_a_refund_retried_after_a_network_error_sends_the_same_idempotency
     assert keys == [f"appointly-refund-{booking['appointment']['id']}"]
 
 
+async def test_a_refund_waiting_behind_a_slow_stripe_call_is_made_by_one_worker_only(
+    guest: httpx.AsyncClient,
+    paid_service: dict[str, Any],
+    stripe_stand_in: StripeStandIn,
+    job_ctx: JobContext,
+) -> None:
+    """A worker stuck on one slow refund must not keep the next ones claimed past their lease:
+    a second worker that takes them over would otherwise make them a second time."""
+    intents = []
+    for _ in range(2):
+        booking = await book_first_slot(guest, paid_service)
+        intents.append((await pay(guest, stripe_stand_in, booking))["payment_intent"])
+        assert (await guest.post(booking_api_path(booking, "/cancel"))).status_code == 200
+    now = datetime.now().astimezone()
+
+    stripe_stand_in.pause("POST", "/v1/refunds")
+    first_worker = asyncio.create_task(make_due_refunds(job_ctx, now=now))
+    await stripe_stand_in.wait_for_requests("POST", "/v1/refunds", 1)
+    # The first worker's lease has run out by the second worker's clock.
+    second_worker = asyncio.create_task(make_due_refunds(job_ctx, now=now + timedelta(minutes=6)))
+    await stripe_stand_in.wait_for_requests("POST", "/v1/refunds", 2)
+    stripe_stand_in.resume("POST", "/v1/refunds")
+    await asyncio.gather(first_worker, second_worker)
+
+    asked = [r.form["payment_intent"] for r in stripe_stand_in.requests_to("POST", "/v1/refunds")]
+    # The first refund may be asked twice (its lease ran out: the same idempotency key makes
+    # that safe); the one behind it is asked once, by whichever worker claimed it.
+    assert asked.count(intents[1]) == 1
+    for booking_intent in intents:
+        assert booking_intent in asked
+
+
 async def test_a_refund_that_keeps_failing_stays_failed_after_the_last_attempt(
     guest: httpx.AsyncClient,
     paid_service: dict[str, Any],

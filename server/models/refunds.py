@@ -129,12 +129,15 @@ async def insert_succeeded_refund(
 async def mark_refund_failed(
     conn: asyncpg.Connection,
     refund_id: UUID,
+    attempt: int,
     error: str,
     retry_at: datetime | None,
     *,
     next_idempotency_key: str | None = None,
 ) -> None:
-    """Record a failed attempt; `retry_at` None means we gave up and it stays failed.
+    """Record failed attempt number `attempt`; `retry_at` None means we gave up and it stays
+    failed. Nothing changes when a later attempt has claimed the refund since (its lease ran
+    out): that attempt's outcome is the one to keep.
 
     `next_idempotency_key` replaces the key the next attempt sends (None keeps it).
     """
@@ -147,6 +150,7 @@ async def mark_refund_failed(
                stripe_idempotency_key = COALESCE($4, stripe_idempotency_key),
                updated_at = clock_timestamp()
          WHERE id = $1
+           AND attempts = $5
            AND status <> 'succeeded'
         RETURNING id
         """,
@@ -154,4 +158,5 @@ async def mark_refund_failed(
         error,
         retry_at,
         next_idempotency_key,
+        attempt,
     )

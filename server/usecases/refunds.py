@@ -72,6 +72,7 @@ async def record_refund_outcome(
     await refunds.mark_refund_failed(
         conn,
         refund.id,
+        refund.attempts,
         outcome.error or "unknown error",
         retry_at,
         # Stripe replays its remembered answer to a key it has seen: after an error answer the
@@ -90,19 +91,25 @@ async def record_refund_outcome(
 async def process_due_refunds(
     pool: Any, client: stripe.StripeClient, *, now: datetime | None = None
 ) -> int:
-    """Attempt every refund that is due; returns how many succeeded.
+    """Attempt every refund that is due, up to BATCH_SIZE; returns how many succeeded.
 
-    Safe in two workers at once: each refund is claimed (SKIP LOCKED) before its Stripe call.
+    Safe in two workers at once. Each refund is claimed (SKIP LOCKED) just before its own
+    Stripe call, never as part of a batch: a lease then covers one call, so a slow Stripe cannot
+    outlast it and hand the rest of a batch to a second worker while the first still means to
+    make them. A late answer is recorded only for the attempt that is still current.
     """
-    now = now or datetime.now(UTC)
-    async with pool.acquire() as conn, conn.transaction():
-        due = await refunds.claim_due_refunds(
-            conn, now, max_attempts=MAX_ATTEMPTS, lease=ATTEMPT_LEASE, limit=BATCH_SIZE
-        )
     succeeded = 0
-    for refund in due:
+    for _ in range(BATCH_SIZE):
+        moment = now or datetime.now(UTC)
+        async with pool.acquire() as conn, conn.transaction():
+            claimed = await refunds.claim_due_refunds(
+                conn, moment, max_attempts=MAX_ATTEMPTS, lease=ATTEMPT_LEASE, limit=1
+            )
+        if not claimed:
+            break
+        refund = claimed[0]
         outcome = await create_stripe_refund(client, refund)
         async with pool.acquire() as conn:
-            await record_refund_outcome(conn, refund, outcome, now)
+            await record_refund_outcome(conn, refund, outcome, now or datetime.now(UTC))
         succeeded += outcome.succeeded
     return succeeded
