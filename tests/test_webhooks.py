@@ -14,6 +14,7 @@ import asyncpg
 import httpx
 import pytest
 
+from jobs.purge import purge_expired
 from server.domain.rules import RuleBroken
 from server.webhooks.delivery import deliver_webhooks_due
 from server.webhooks.urls import check_webhook_url
@@ -368,3 +369,23 @@ async def test_in_production_a_delivery_to_a_private_address_is_refused_not_sent
     row = await db.fetchrow("SELECT status, last_error FROM webhook_deliveries")
     assert row["status"] == "pending"
     assert "private" in row["last_error"]
+
+
+async def test_finished_deliveries_are_forgotten_after_30_days_pending_ones_never(
+    client: httpx.AsyncClient, become_provider: Any, db: asyncpg.Connection, job_ctx: Any
+) -> None:
+    await become_provider()
+    webhook = await add_webhook(client, "https://example.com/hook")
+    await db.execute(
+        """
+        INSERT INTO webhook_deliveries (webhook_id, event, payload, status, created_at)
+        VALUES ($1::uuid, 'booking.created', '{}', 'delivered', now() - interval '31 days'),
+               ($1::uuid, 'booking.created', '{}', 'failed', now() - interval '31 days'),
+               ($1::uuid, 'booking.created', '{}', 'pending', now() - interval '31 days'),
+               ($1::uuid, 'booking.created', '{}', 'delivered', now() - interval '29 days')
+        """,
+        webhook["id"],
+    )
+    assert await purge_expired(job_ctx) == 2
+    left = await db.fetch("SELECT status FROM webhook_deliveries ORDER BY created_at")
+    assert [row["status"] for row in left] == ["pending", "delivered"]

@@ -251,3 +251,21 @@ async def record_attempt(
         next_attempt_at,
         now,
     )
+
+
+async def delete_finished_deliveries(conn: asyncpg.Connection, older_than: datetime) -> int:
+    """Forget delivered or failed deliveries created before `older_than` (their payloads hold
+    customers' details); how many."""
+    deleted: int = await conn.fetchval(
+        """
+        WITH deleted AS (
+            DELETE FROM webhook_deliveries
+             WHERE status IN ('delivered', 'failed')
+               AND created_at < $1
+            RETURNING 1
+        )
+        SELECT count(*) FROM deleted
+        """,
+        older_than,
+    )
+    return deleted
