@@ -20,6 +20,7 @@ from server.auth.session_user import optional_user
 from server.domain.money import ZERO_DECIMAL_CURRENCIES
 from server.domain.redirects import local_path
 from server.infra.state import config, db, release_db
+from server.models.caldav import select_account as select_caldav_account
 from server.models.providers import Provider, select_provider_by_user
 from server.models.services import Service, select_provider_services, select_service
 from server.models.showcase import select_showcase_service
@@ -283,4 +284,6 @@ async def availability_page(user: User, provider: Provider) -> Page:
             for service in await select_provider_services(await db(), provider.id)
             if service.is_active
         ],
+        # The CalDAV panel's first state (its API answers 404 when none is connected).
+        caldav=await select_caldav_account(await db(), provider.id),
     )

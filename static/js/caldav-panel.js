@@ -1,5 +1,5 @@
 // The CalDAV panel on /availability: connect a calendar, show its sync status, test, disconnect.
-import { clearErrors, getJSON, sendJSON, showAPIError, showFormError, whileBusy } from "./api.js";
+import { clearErrors, sendJSON, showAPIError, showFormError, whileBusy } from "./api.js";
 
 const API = "/api/providers/me/caldav";
 const ALIASES = { url: "caldav_url", username: "caldav_username", password: "caldav_password", caldav_refused: "caldav_password" };
@@ -27,10 +27,9 @@ function mount(panel) {
     errorLine.textContent = caldav.last_error ? `Last error: ${caldav.last_error}` : "";
   }
 
-  async function load() {
-    const { ok, status: code, data } = await getJSON(API);
-    show(ok ? data.caldav : null);
-    if (!ok && code !== 404) showFormError(form, data.error.message);
+  // The page says what is connected (the API's GET answers 404 when nothing is).
+  function load() {
+    show(panel.dataset.caldav ? JSON.parse(panel.dataset.caldav) : null);
   }
 
   form.addEventListener("submit", async (event) => {

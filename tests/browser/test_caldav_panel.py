@@ -34,7 +34,7 @@ async def test_a_provider_connects_tests_and_disconnects_a_caldav_calendar(
     await expect(panel.get_by_role("heading", name="CalDAV calendar")).to_be_visible()
     await expect(panel.locator("[data-caldav-status]")).to_be_hidden()
 
-    console.allow("/api/providers/me/caldav")  # the first GET (404: none yet) and the 422
+    console.allow("/api/providers/me/caldav")  # the 422 of the wrong password
     await panel.get_by_label("Calendar URL").fill(radicale.calendar_url)
     await panel.get_by_label("User name").fill(USER)
     await panel.get_by_label("Password").fill("not-the-password")
@@ -58,3 +58,14 @@ async def test_a_provider_connects_tests_and_disconnects_a_caldav_calendar(
     await expect(panel.locator("[data-caldav-saved]")).to_have_text("Disconnected.")
     response = await page.request.get("/api/providers/me/caldav")
     assert response.status == 404
+
+    # A reload shows it disconnected; connected again, a reload shows it connected.
+    await page.reload()
+    await expect(status).to_be_hidden()
+    await panel.get_by_label("Calendar URL").fill(radicale.calendar_url)
+    await panel.get_by_label("User name").fill(USER)
+    await panel.get_by_label("Password").fill(PASSWORD)
+    await panel.get_by_role("button", name="Connect calendar").click()
+    await expect(status).to_be_visible()
+    await page.reload()
+    await expect(status).to_contain_text(radicale.calendar_url)
