@@ -556,8 +556,8 @@ def test_every_path_variable_has_a_target() -> None:
         "time_off_id",
         "filename",
         "entry_id",
-        "webhook_id",
         "token",
+        "webhook_id",
     }
     unknown = {name: rule for _, rule in MATRIX for name in variables_of(rule) if name not in known}
     assert not unknown, (
