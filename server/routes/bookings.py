@@ -21,6 +21,7 @@ from server.models.appointments import select_customer_appointments
 from server.routes import documented_rules as rules
 from server.routes import shapes
 from server.routes.after_commit import run_after_commit
+from server.routes.customer_fields import CustomerFields
 from server.usecases import bookings as use_cases
 from server.usecases.appointments import parse_appointment_id
 from server.usecases.reschedules import reschedule_as_customer
@@ -28,7 +29,7 @@ from server.usecases.reschedules import reschedule_as_customer
 blueprint = Blueprint("bookings", __name__)
 
 
-class BookingBody(BaseModel):
+class BookingBody(CustomerFields):
     """Book `slot_id`, or (queue mode) the earliest free slot of `service_id` on `date`."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra=rules.one_of_slot_or_queue())
@@ -41,16 +42,7 @@ class BookingBody(BaseModel):
         json_schema_extra={"format": "date"},
         description="A day (YYYY-MM-DD) in the provider's time zone, for queue mode.",
     )
-    customer_name: str = Field(min_length=1, max_length=200, json_schema_extra=rules.NAME)
-    customer_email: str = Field(min_length=3, max_length=254, json_schema_extra=rules.EMAIL)
-    customer_phone: str | None = Field(default=None, max_length=40, json_schema_extra=rules.PHONE)
     notes: str | None = Field(default=None, max_length=2000)
-    customer_timezone: str | None = Field(
-        default=None,
-        max_length=64,
-        description="IANA zone the customer's times are shown in.",
-        json_schema_extra=rules.timezone_field(64),
-    )
 
 
 class BookingHeaders(BaseModel):

@@ -7,7 +7,7 @@ import datetime as dt
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from quart import Blueprint, Response, request
 from quart_schema import document_querystring, validate_querystring, validate_request
 
@@ -19,9 +19,9 @@ from server.edge.api_docs import errors, responds
 from server.edge.client_limits import BOOKINGS, limited_per_client
 from server.infra.jsonio import json_response
 from server.infra.state import config, db, release_db
-from server.routes import documented_rules as rules
 from server.routes import shapes
 from server.routes.after_commit import run_after_commit
+from server.routes.customer_fields import CustomerFields
 from server.routes.waitlist_shapes import (
     ProviderWaitlist,
     WaitlistEntryEnvelope,
@@ -38,25 +38,14 @@ blueprint = Blueprint("waitlist", __name__)
 DASHBOARD_DAYS = 14
 
 
-class JoinBody(BaseModel):
+class JoinBody(CustomerFields):
     """Wait for `date` of the service: the first time that frees up is offered to the first
     in line."""
-
-    model_config = ConfigDict(extra="forbid")
 
     date: str = Field(
         pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
         json_schema_extra={"format": "date"},
         description="A full day (YYYY-MM-DD) in the provider's time zone, inside the horizon.",
-    )
-    customer_name: str = Field(min_length=1, max_length=200, json_schema_extra=rules.NAME)
-    customer_email: str = Field(min_length=3, max_length=254, json_schema_extra=rules.EMAIL)
-    customer_phone: str | None = Field(default=None, max_length=40, json_schema_extra=rules.PHONE)
-    customer_timezone: str | None = Field(
-        default=None,
-        max_length=64,
-        description="IANA zone the customer's times are shown in.",
-        json_schema_extra=rules.timezone_field(64),
     )
 
 
