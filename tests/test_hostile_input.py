@@ -20,6 +20,7 @@ from websockets.exceptions import InvalidStatus
 
 from server.edge.hostile_input import MAX_JSON_DEPTH
 from tests.conftest import LiveApp, make_provider
+from tests.support.booking import create_service
 from tests.support.sockets import ws_url
 
 _VARIABLE = re.compile(r"<(?:[^:>]+:)?([^>]+)>")
@@ -38,20 +39,7 @@ async def provider_client(live_app: LiveApp) -> AsyncIterator[httpx.AsyncClient]
 
 @pytest.fixture
 async def own_service_id(provider_client: httpx.AsyncClient) -> str:
-    response = await provider_client.post(
-        "/api/services",
-        json={
-            "name": "Check-up",
-            "description": "A short visit.",
-            "price_cents": 0,
-            "currency": "GBP",
-            "duration_minutes": 30,
-            "max_appointments_per_day": 8,
-            "hours": {day: [["09:00", "13:00"]] for day in ("mon", "tue", "wed", "thu", "fri")},
-        },
-    )
-    assert response.status_code == 201, response.text
-    service_id: str = response.json()["service"]["id"]
+    service_id: str = (await create_service(provider_client))["id"]
     return service_id
 
 

@@ -3,6 +3,7 @@ storage folder and a plain htpasswd file, which a test can stop and start again.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
@@ -65,13 +66,15 @@ level = warning
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("radicale exited at start")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     return
             except OSError:
-                time.sleep(0.05)
+                pass
+            # Not listening yet: wait for the process to exit (a failed start), briefly.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=0.05)
+                raise RuntimeError("radicale exited at start")
         raise RuntimeError("radicale did not start listening")
 
     def stop(self) -> None:
