@@ -87,6 +87,8 @@ class Config:
     waitlist_offer_minutes: int = 15
     # How often the worker fetches each busy calendar (the provider's outside iCal feeds).
     busy_sync_minutes: int = 10
+    # Operators who may open /admin (lower-cased); their addresses must be verified too.
+    admin_emails: frozenset[str] = frozenset()
 
     @property
     def base_origin(self) -> str:
@@ -170,6 +172,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         db_pool_size=_int(env, "DB_POOL_SIZE", 10, 2, 1000),
         waitlist_offer_minutes=_int(env, "WAITLIST_OFFER_MINUTES", 15, 1, 24 * 60),
         busy_sync_minutes=_int(env, "BUSY_SYNC_MINUTES", 10, 1, 24 * 60),
+        admin_emails=_emails(env, "APPOINTLY_ADMIN_EMAILS"),
     )
     if config.stripe_enabled and not config.stripe_webhook_secrets:
         raise ConfigError(
@@ -179,6 +182,19 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     if secret_key is not None:
         config = replace(config, secret_key=secret_key)
     return config
+
+
+def _emails(env: Mapping[str, str], name: str) -> frozenset[str]:
+    """Comma-separated e-mail addresses, compared case-insensitively."""
+    found = set()
+    for part in (env.get(name) or "").split(","):
+        address = part.strip().lower()
+        if not address:
+            continue
+        if not re.fullmatch(r"[^@\s]+@[^@\s]+", address):
+            raise ConfigError(f"{name} must list e-mail addresses, not {part.strip()!r}")
+        found.add(address)
+    return frozenset(found)
 
 
 def _secret_list(raw: str | None) -> tuple[str, ...]:
