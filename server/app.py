@@ -30,6 +30,8 @@ from server.infra.state import EXTENSION_KEY, AppState, app_state, release_db
 from server.payments.stripe_api import close_stripe_client
 from server.routes import (
     account_recovery,
+    admin,
+    admin_page,
     auth,
     availability,
     bookings,
@@ -71,6 +73,8 @@ BLUEPRINTS = (
     waitlist,
     waitlist_page,
     waitlist_socket,
+    admin,
+    admin_page,
 )
 
 log = logging.getLogger(__name__)

@@ -255,6 +255,10 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", "/api/appointments/<uuid:appointment_id>/reschedule"): Access(
         401, 403, 403, 200, 404, 401, body=_reschedule_body, fresh=True
     ),
+    # The operator's view: nobody here is in APPOINTLY_ADMIN_EMAILS (tests/test_admin.py).
+    ("GET", "/admin"): Access(302, 404, 404, 404, 404, 302),
+    ("GET", "/api/admin/overview"): Access(401, 404, 404, 404, 404, 401),
+    ("POST", "/api/admin/messages/<uuid:message_id>/retry"): Access(401, 404, 404, 404, 404, 401),
     # Stripe calls this; only its signature lets an event in.
     ("POST", "/webhooks/stripe"): Access(400, 400, 400, 400, 400, 400, body=EMPTY),
     # Live sockets.
@@ -409,6 +413,15 @@ class World:
             targets["token"] = await self.feed_token_of_a()
         return targets
 
+    async def a_message_to_a(self) -> str:
+        """An e-mail queued for provider A by the bookings above (the operator's retry target)."""
+        pool = self.live_app.app.extensions["appointly"].pool
+        message_id = await pool.fetchval(
+            "SELECT id FROM outbox WHERE recipient = 'pa@example.com' ORDER BY created_at LIMIT 1"
+        )
+        assert message_id is not None
+        return str(message_id)
+
     async def feed_token_of_a(self) -> str:
         """The token of A's calendar feed URL (BASE_URL/calendar/TOKEN.ics) as it is now."""
         response = await self.provider_a.get("/api/providers/me/calendar-feed")
@@ -470,6 +483,7 @@ async def world(live_app: LiveApp) -> AsyncIterator[World]:
             "filename": "css/app.css",
             "webhook_id": await built.add_webhook_of_a(),
             "token": await built.feed_token_of_a(),
+            "message_id": await built.a_message_to_a(),
         }
         await built.close_day_of_a()
         built.targets["entry_id"] = await built.join_waitlist_of_a()
@@ -558,6 +572,7 @@ def test_every_path_variable_has_a_target() -> None:
         "entry_id",
         "token",
         "webhook_id",
+        "message_id",
     }
     unknown = {name: rule for _, rule in MATRIX for name in variables_of(rule) if name not in known}
     assert not unknown, (

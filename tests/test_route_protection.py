@@ -129,10 +129,11 @@ PAGES_FOR_SIGNED_IN = {
     "/embed": "/login?next=/embed",
     "/availability": "/login?next=/availability",
     "/services/<id>/edit": "/login?next=/services/<id>/edit",
+    "/admin": "/login?next=/admin",
 }
 # A signed-in user who is not a provider is sent to /onboarding from these.
 PROVIDER_PAGES = ("/add-service", "/embed", "/availability", "/services/<id>/edit")
-PAGE_BLUEPRINTS = ("pages.", "customer_pages.", "waitlist_pages.")
+PAGE_BLUEPRINTS = ("pages.", "customer_pages.", "waitlist_pages.", "admin_pages.")
 
 
 def _page_routes(live_app: LiveApp) -> list[str]:
