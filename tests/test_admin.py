@@ -19,7 +19,7 @@ from jobs.purge import purge_expired
 from jobs.webhooks import deliver_webhooks
 from server.infra.config import ConfigError, load_config
 from server.notifications.delivery import MAX_ATTEMPTS, deliver_due
-from server.usecases.admin_overview import redact_urls, url_origin
+from server.usecases.admin_redaction import redact_urls, url_origin
 from tests.conftest import LiveApp, Mailbox, StartApp, make_provider
 from tests.support.booking import book, create_service, free_slots, tomorrow
 from tests.support.serving import free_port
