@@ -15,6 +15,7 @@ fi
 if [ "${1:-}" = "dev" ]; then
     .venv/bin/python -m pip install --quiet -e '.[dev]'
     scripts/install_browser.sh
+    scripts/install_promtool.sh
 else
     .venv/bin/python -m pip install --quiet -e .
 fi
