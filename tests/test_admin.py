@@ -19,6 +19,7 @@ from jobs.purge import purge_expired
 from jobs.webhooks import deliver_webhooks
 from server.infra.config import ConfigError, load_config
 from server.notifications.delivery import MAX_ATTEMPTS, deliver_due
+from server.routes.admin import Overview, RetriedMessage
 from server.usecases.admin_redaction import redact_urls, url_origin
 from tests.conftest import LiveApp, Mailbox, StartApp, make_provider
 from tests.support.booking import book, create_service, free_slots, tomorrow
@@ -96,6 +97,7 @@ async def overview_of(http: httpx.AsyncClient) -> dict[str, Any]:
     response = await http.get("/api/admin/overview")
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
+    Overview.model_validate(body)  # exactly the fields /openapi.json documents
     return body
 
 
@@ -214,6 +216,7 @@ async def test_a_stuck_email_is_listed_without_its_body_and_retry_sends_it(
     assert await db.fetchval("SELECT count(*) FROM outbox WHERE status = 'failed'") == 2
 
     overview = await operator.get("/api/admin/overview")
+    Overview.model_validate(overview.json())
     failed = overview.json()["failed_messages"]
     assert failed["total"] == 2
     by_kind = {item["kind"]: item for item in failed["items"]}
@@ -239,6 +242,7 @@ async def test_a_stuck_email_is_listed_without_its_body_and_retry_sends_it(
     provider_mail = by_kind["booking_new"]["id"]
     retried = await operator.post(f"/api/admin/messages/{provider_mail}/retry")
     assert retried.status_code == 200, retried.text
+    RetriedMessage.model_validate(retried.json())
     assert retried.json()["message"]["status"] == "pending"
     assert retried.json()["message"]["attempts"] == 0
     again = await operator.post(f"/api/admin/messages/{provider_mail}/retry")
@@ -299,6 +303,7 @@ async def test_webhook_calendar_and_refund_failures_show_origins_never_secret_pa
 
     response = await operator.get("/api/admin/overview")
     body = response.json()
+    Overview.model_validate(body)
     [delivery] = body["webhook_failures"]
     assert (delivery["event"], delivery["status"], delivery["url_origin"]) == (
         "booking.created",

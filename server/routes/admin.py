@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from quart import Blueprint, Response
 
 from server.edge.api_docs import errors, responds
@@ -27,7 +27,14 @@ blueprint = Blueprint("admin", __name__)
 # --- Shapes (documentation of what the use cases answer) ----------------------------------------
 
 
-class OutboxKind(BaseModel):
+class Shape(BaseModel):
+    """A documented answer: extra fields are an error, so tests/test_admin.py proves each
+    answer has exactly the documented fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class OutboxKind(Shape):
     kind: str = Field(description="The message kind, e.g. `booking_received`, `reminder`.")
     channel: Literal["email", "sms"]
     pending: int = Field(ge=0, description="Messages not sent yet.")
@@ -37,13 +44,13 @@ class OutboxKind(BaseModel):
     oldest_due_age_seconds: float | None = Field(description="How long it has waited since.")
 
 
-class OutboxBacklog(BaseModel):
+class OutboxBacklog(Shape):
     pending_total: int = Field(ge=0)
     oldest_due_age_seconds: float | None
     by_kind: list[OutboxKind]
 
 
-class FailedMessage(BaseModel):
+class FailedMessage(Shape):
     """A message the worker gave up on; its body is never shown (it may hold a secret link)."""
 
     id: UUID
@@ -60,12 +67,12 @@ class FailedMessage(BaseModel):
     )
 
 
-class FailedMessages(BaseModel):
+class FailedMessages(Shape):
     total: int = Field(ge=0, description="All failed messages (the list shows the newest 100).")
     items: list[FailedMessage]
 
 
-class FailedRefund(BaseModel):
+class FailedRefund(Shape):
     id: UUID
     appointment_id: UUID
     business_name: str
@@ -76,7 +83,7 @@ class FailedRefund(BaseModel):
     next_attempt_at: datetime | None = Field(description="Null: the worker gave up.")
 
 
-class WebhookFailure(BaseModel):
+class WebhookFailure(Shape):
     id: UUID
     webhook_id: UUID
     business_name: str
@@ -90,7 +97,7 @@ class WebhookFailure(BaseModel):
     next_attempt_at: datetime | None = Field(description="Null once the worker gave up.")
 
 
-class CalendarError(BaseModel):
+class CalendarError(Shape):
     kind: Literal["busy_feed", "caldav_pull", "caldav_push"]
     provider_id: UUID
     business_name: str
@@ -101,7 +108,7 @@ class CalendarError(BaseModel):
     appointment_id: UUID | None = Field(description="The booking a failed CalDAV push is for.")
 
 
-class Overview(BaseModel):
+class Overview(Shape):
     generated_at: datetime
     outbox: OutboxBacklog
     failed_messages: FailedMessages
@@ -110,7 +117,7 @@ class Overview(BaseModel):
     calendar_errors: list[CalendarError]
 
 
-class RetriedMessage(BaseModel):
+class RetriedMessage(Shape):
     message: FailedMessage
 
 
