@@ -75,6 +75,7 @@ class FailedMessages(Shape):
 class FailedRefund(Shape):
     id: UUID
     appointment_id: UUID
+    payment_intent_id: str = Field(description="Stripe's payment, to find it in its dashboard.")
     business_name: str
     status: Literal["failed"]
     attempts: int = Field(ge=0)

@@ -67,6 +67,9 @@ class FailedMessage:
 class FailedRefund:
     id: UUID
     appointment_id: UUID
+    # Stripe's id of the payment, to find it in Stripe's dashboard (not a secret: it opens
+    # nothing without the platform's key).
+    payment_intent_id: str
     business_name: str
     status: str
     attempts: int
@@ -216,8 +219,8 @@ async def select_failed_refunds(
 ) -> list[FailedRefund]:
     rows = await conn.fetch(
         """
-        SELECT r.id, r.appointment_id, p.business_name, r.status, r.attempts, r.last_error,
-               r.requested_at, r.next_attempt_at
+        SELECT r.id, r.appointment_id, r.payment_intent_id, p.business_name, r.status,
+               r.attempts, r.last_error, r.requested_at, r.next_attempt_at
           FROM refunds AS r
           JOIN appointments AS a ON a.id = r.appointment_id
           JOIN services AS s ON s.id = a.service_id
