@@ -25,6 +25,7 @@ from realtime.publish import (
     publish_slot_changes,
     publish_waitlist_changed,
 )
+from realtime.sharded_pubsub import Publisher
 from server.infra.job_queue import enqueue_job
 from server.models.slots import Slot
 from server.notifications.outbox import DELIVERY_JOB
@@ -124,7 +125,7 @@ class Effects:
         )
 
 
-async def run_effects(effects: Effects, redis: Redis | None, jobs: Redis | None) -> None:
+async def run_effects(effects: Effects, redis: Publisher | None, jobs: Redis | None) -> None:
     """After commit: publish the slot changes and appointment events, then nudge the worker.
 
     `redis` publishes (None: nothing is published), `jobs` is the arq client (None: the
