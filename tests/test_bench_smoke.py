@@ -81,4 +81,6 @@ async def test_soak_runs_mixed_traffic_on_two_servers_and_a_worker_and_audits_it
     assert set(result.memory) == {"serve-1", "serve-2", "worker"}
     audit = result.audit
     assert audit["overlapping bookings (SQL)"] == audit["slots won by two clients"] == 0
+    assert audit["watchers checked"] == 2
+    assert audit["watchers whose view differs from a fresh snapshot"] == 0
     assert audit["lost e-mails"] == audit["duplicated e-mails"] == audit["unknown e-mails"] == 0

@@ -15,6 +15,7 @@ prints a configuration (`--sockets HOST:PORT` for a socket tier).
 from __future__ import annotations
 
 import argparse
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -34,9 +35,14 @@ class Balancer:
     web: Sequence[str]
     # `/ws/` backends; empty means the web processes serve the sockets too.
     sockets: Sequence[str] = ()
+    # What the balancer asks each backend to tell it is healthy.
+    web_health_path: str = "/healthz"
+    sockets_health_path: str = "/healthz"
     # Adds `X-Appointly-Backend: <server name>` to responses (tests see which process answered).
     name_backends: bool = False
-    max_connections: int = 100_000
+    # None: HAProxy derives it from the file-descriptor limit (`ulimit -n`), which is what
+    # bounds open sockets anyway; raise both together for a large socket tier.
+    max_connections: int | None = None
     health_check_interval: str = HEALTH_CHECK_INTERVAL
     extra_global: Sequence[str] = field(default_factory=tuple)
 
@@ -45,14 +51,22 @@ class Balancer:
         return self.sockets or self.web
 
 
+def haproxy_binary() -> str:
+    """The `haproxy` program (Debian installs it in /usr/sbin, which is not on every PATH)."""
+    found = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/usr/local/sbin")
+    if found is None:
+        raise RuntimeError("HAProxy is not installed (Debian: apt-get install haproxy)")
+    return found
+
+
 def haproxy_config(balancer: Balancer) -> str:
     """The text of haproxy.cfg for `balancer`."""
     if not balancer.web:
         raise ValueError("at least one web process is needed")
+    maxconn = [] if balancer.max_connections is None else [f"maxconn {balancer.max_connections}"]
     lines = [
         "global",
-        f"    maxconn {balancer.max_connections}",
-        *(f"    {line}" for line in balancer.extra_global),
+        *(f"    {line}" for line in (*maxconn, *balancer.extra_global)),
         "",
         "defaults",
         "    mode http",
@@ -74,20 +88,22 @@ def haproxy_config(balancer: Balancer) -> str:
         "    use_backend sockets if is_socket",
         "    default_backend web",
         "",
-        *_backend("web", "web", balancer.web, balancer),
+        *_backend("web", "web", balancer.web, balancer.web_health_path, balancer),
         "",
-        *_backend("sockets", "ws", balancer.socket_servers, balancer),
+        *_backend("sockets", "ws", balancer.socket_servers, balancer.sockets_health_path, balancer),
         "",
     ]
     return "\n".join(lines)
 
 
-def _backend(name: str, prefix: str, servers: Sequence[str], balancer: Balancer) -> list[str]:
+def _backend(
+    name: str, prefix: str, servers: Sequence[str], health_path: str, balancer: Balancer
+) -> list[str]:
     lines = [
         f"backend {name}",
         # Sockets: the process with the fewest open ones takes the next (they live for hours).
         f"    balance {'leastconn' if name == 'sockets' else 'roundrobin'}",
-        "    option httpchk GET /healthz",
+        f"    option httpchk GET {health_path}",
         "    http-check expect status 200",
     ]
     if balancer.name_backends:
@@ -104,8 +120,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--sockets", action="append", default=[], help="a /ws/ process HOST:PORT (default: --web)"
     )
+    parser.add_argument("--maxconn", type=int, help="global maxconn (default: from ulimit -n)")
     args = parser.parse_args(argv)
-    print(haproxy_config(Balancer(args.listen, args.web, args.sockets)))
+    print(
+        haproxy_config(Balancer(args.listen, args.web, args.sockets, max_connections=args.maxconn))
+    )
 
 
 if __name__ == "__main__":

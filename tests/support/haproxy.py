@@ -7,7 +7,6 @@ HAProxy runs in the foreground (`-db`) so the test owns it and stops it.
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,18 +14,10 @@ from pathlib import Path
 
 import httpx
 
-from server.infra.haproxy import Balancer, haproxy_config
+from server.infra.haproxy import Balancer, haproxy_binary, haproxy_config
 from tests.support.serving import free_port
 
 BACKEND_HEADER = "X-Appointly-Backend"
-
-
-def haproxy_binary() -> str:
-    """Debian installs it in /usr/sbin, which is not on every PATH."""
-    found = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/usr/local/sbin")
-    if found is None:
-        raise RuntimeError("HAProxy is not installed: run scripts/setup.sh dev")
-    return found
 
 
 @dataclass
