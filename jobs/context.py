@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from realtime.sharded_pubsub import Publisher
+from realtime.cluster_publisher import Publisher
 from server.infra.config import Config, load_config
 from server.infra.db import create_pool
 from server.infra.redis_clients import open_publisher

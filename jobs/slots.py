@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from realtime.sharded_pubsub import Publisher
+from realtime.cluster_publisher import Publisher
 from server.domain.slots import horizon_end, local_today
 from server.infra.config import Config
 from server.models import services

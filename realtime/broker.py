@@ -33,7 +33,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from realtime.channels import PATTERNS, Topic, channel_of, topic_of
-from realtime.sharded_pubsub import ShardedSubscriber, is_cluster
+from realtime.cluster_publisher import is_cluster
+from realtime.sharded_pubsub import ShardedSubscriber
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from realtime.channels import (
     slots_channel,
     waitlist_channel,
 )
-from realtime.sharded_pubsub import Publisher
+from realtime.cluster_publisher import Publisher
 from server.models.slots import Slot
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from websockets.asyncio.client import connect
 
 from realtime.broker import Broker, Frames, Resync, Subscription, pass_through
 from realtime.channels import Topic, appointments_topic, channel_of, slots_topic
-from realtime.sharded_pubsub import ClusterAwarePublisher, is_cluster
+from realtime.cluster_publisher import ClusterAwarePublisher, is_cluster
 from server.infra.config import Config
 from server.infra.redis_clients import redis_options
 from tests.conftest import StartApp, make_provider

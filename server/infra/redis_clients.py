@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from arq.connections import RedisSettings
 from redis.asyncio import Redis
 
-from realtime.sharded_pubsub import ClusterAwarePublisher, Publisher
+from realtime.cluster_publisher import ClusterAwarePublisher, Publisher
 from server.infra.config import Config
 
 # A pooled connection idle this long is pinged before its next command.

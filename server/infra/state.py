@@ -9,7 +9,7 @@ import asyncpg
 from quart import current_app, g
 from redis.asyncio import Redis
 
-from realtime.sharded_pubsub import Publisher
+from realtime.cluster_publisher import Publisher
 from server.infra.config import Config
 
 EXTENSION_KEY = "appointly"

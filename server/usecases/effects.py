@@ -20,12 +20,12 @@ from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
+from realtime.cluster_publisher import Publisher
 from realtime.publish import (
     publish_appointment_event,
     publish_slot_changes,
     publish_waitlist_changed,
 )
-from realtime.sharded_pubsub import Publisher
 from server.infra.job_queue import enqueue_job
 from server.models.slots import Slot
 from server.notifications.outbox import DELIVERY_JOB
