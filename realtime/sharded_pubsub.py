@@ -29,7 +29,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.crc import key_slot
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +171,13 @@ class ShardedSubscriber:
             del self._placed[channel]
         self._start(self._replace(orphans, backoff), name="appointly-shard-recovery")
 
+    def channels_moved(self, shard: _Shard, channels: list[str]) -> None:
+        """Their slot has a new owner: place them again once the slot map says which."""
+        for channel in channels:
+            if self._placed.get(channel) is shard:
+                del self._placed[channel]
+        self._start(self._replace(channels, FIRST_BACKOFF), name="appointly-shard-moved")
+
     async def _replace(self, channels: list[str], backoff: float) -> None:
         await asyncio.sleep(backoff)
         with contextlib.suppress(RedisError, OSError, TimeoutError, ShardLost):
@@ -239,6 +246,7 @@ class _Shard:
         self._owner = owner
         self._channels: set[str] = set()
         self._changed = asyncio.Event()
+        self._sent: set[str] = set()  # channels an SSUBSCRIBE went out for, not unsubscribed
         # Whether the node ever answered: a connection that worked is retried at once.
         self.worked = False
 
@@ -276,9 +284,9 @@ class _Shard:
                     await connection.disconnect()
 
     async def _write_changes(self, connection: AbstractConnection) -> None:
-        sent: set[str] = set()
         while True:
             self._changed.clear()
+            sent = self._sent
             added, removed = self._channels - sent, sent - self._channels
             commands = [("SSUBSCRIBE", *group) for group in _by_slot(added)]
             commands += [("SUNSUBSCRIBE", *group) for group in _by_slot(removed)]
@@ -288,7 +296,7 @@ class _Shard:
                 await connection.send_packed_command(
                     connection.pack_commands(commands), check_health=False
                 )
-                sent = (sent | added) - removed
+                self._sent = (sent | added) - removed
             await self._changed.wait()
 
     async def _read(self, connection: AbstractConnection) -> None:
@@ -301,7 +309,14 @@ class _Shard:
                 if pinged_at is None
                 else pinged_at + owner.pong_timeout
             )
-            reply = await connection.read_response(timeout=max(deadline - time.monotonic(), 0.01))
+            try:
+                reply = await connection.read_response(
+                    timeout=max(deadline - time.monotonic(), 0.01)
+                )
+            except ResponseError as error:  # an error answer: the connection itself is fine
+                self._refused(error)
+                last_heard, pinged_at = time.monotonic(), None
+                continue
             now = time.monotonic()
             if reply is None:
                 if pinged_at is not None and now - pinged_at >= owner.pong_timeout:
@@ -314,6 +329,19 @@ class _Shard:
             self.worked = True
             await self._handle(reply)
 
+    def _refused(self, error: ResponseError) -> None:
+        """`MOVED slot host:port` answers an SSUBSCRIBE for a slot this node no longer owns:
+        its channels go to the new owner; the others here stay subscribed."""
+        words = str(error).split()
+        if len(words) < 2 or words[0] != "MOVED" or not words[1].isdigit():
+            raise ShardLost(f"the node refused a subscription: {error}")
+        slot = int(words[1])
+        moved = [channel for channel in self._channels if key_slot(channel.encode()) == slot]
+        for channel in moved:
+            self._channels.discard(channel)
+            self._sent.discard(channel)
+        self._owner.channels_moved(self, moved)
+
     async def _handle(self, reply: Any) -> None:
         if not isinstance(reply, list) or len(reply) < 2:
             return  # PONG outside subscribed mode
@@ -323,8 +351,12 @@ class _Shard:
         elif kind == b"ssubscribe":
             self._owner.subscribed(channel)
         elif kind == b"sunsubscribe" and channel in self._channels:
-            # Not asked for: the node gave the slot away (resharding, failover).
-            raise ShardLost(f"the node dropped {channel}")
+            # Either the node gave the slot away (resharding, failover) or this is the answer
+            # to an unsubscribe sent just before the channel was wanted again (a page reload).
+            # Subscribing again settles both: the node confirms it, or answers MOVED, and the
+            # channel is then placed on its new owner.
+            self._sent.discard(channel)
+            self._changed.set()
 
 
 def _by_slot(channels: set[str]) -> list[list[str]]:

@@ -14,6 +14,7 @@ from uuid import uuid4
 import orjson
 import pytest
 from redis.asyncio import Redis
+from redis.crc import key_slot
 from websockets.asyncio.client import connect
 
 from realtime.broker import Broker, Frames, Resync, Subscription, pass_through
@@ -133,6 +134,38 @@ async def test_the_last_subscriber_leaving_unsubscribes_the_channel_on_its_shard
     assert isinstance(await next_delivery(again), Resync)
     assert await shard_subscribers(node, channel_of(topic)) == 1
     again.close()
+
+
+async def test_a_channel_whose_slot_moves_to_another_shard_is_followed_there(
+    cluster: LocalCluster, cluster_broker: Broker, cluster_publisher: ClusterAwarePublisher
+) -> None:
+    """Resharding: the old owner unsubscribes the slot's channels itself; the broker subscribes
+    them on the new owner (after a MOVED) and resyncs them, and the other channels of the old
+    owner's connection are not disturbed."""
+    moving = appointments_topic(uuid4())
+    source = await cluster.node_of(channel_of(moving))
+    staying = appointments_topic(uuid4())
+    while await cluster.node_of(channel_of(staying)) is not source or key_slot(
+        channel_of(staying).encode()
+    ) == key_slot(channel_of(moving).encode()):
+        staying = appointments_topic(uuid4())
+    target = next(node for node in cluster.nodes if node is not source)
+    moved = cluster_broker.subscribe(moving)
+    undisturbed = cluster_broker.subscribe(staying)
+    for subscription in (moved, undisturbed):
+        assert isinstance(await next_delivery(subscription), Resync)
+
+    await cluster.move_slot(key_slot(channel_of(moving).encode()), source, target)
+
+    assert isinstance(await next_delivery(moved, timeout=20), Resync)
+    await wait_for_shard_subscribers(target, channel_of(moving), 1)
+    for topic in (moving, staying):
+        await cluster_publisher.publish(channel_of(topic), b'"after the move"')
+    for subscription in (moved, undisturbed):
+        delivery = await next_delivery(subscription)
+        # No resync for the channel that stayed: its shard connection was kept.
+        assert isinstance(delivery, Frames), delivery
+        assert delivery.items == ((None, '"after the move"'),)
 
 
 async def test_a_lost_shard_connection_resubscribes_and_resyncs_only_its_topics(

@@ -118,6 +118,32 @@ class LocalCluster:
             await client.aclose()
         raise AssertionError(f"no node owns slot {slot}")
 
+    async def move_slot(self, slot: int, source: ClusterNode, target: ClusterNode) -> None:
+        """Give an empty hash slot to another master, as resharding does (no keys to move)."""
+        clients = {node.port: Redis.from_url(node.url) for node in self.nodes}
+        try:
+            ids = {
+                port: await client.execute_command("CLUSTER", "MYID")
+                for port, client in clients.items()
+            }
+            await clients[target.port].execute_command(
+                "CLUSTER", "SETSLOT", slot, "IMPORTING", ids[source.port]
+            )
+            await clients[source.port].execute_command(
+                "CLUSTER", "SETSLOT", slot, "MIGRATING", ids[target.port]
+            )
+            for port in (
+                target.port,
+                source.port,
+                *(p for p in clients if p not in (source.port, target.port)),
+            ):
+                await clients[port].execute_command(
+                    "CLUSTER", "SETSLOT", slot, "NODE", ids[target.port]
+                )
+        finally:
+            for client in clients.values():
+                await client.aclose()
+
     async def wait_until_ok(self, timeout: float = 30) -> None:
         async with asyncio.timeout(timeout):
             for node in self.nodes:
