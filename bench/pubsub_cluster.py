@@ -98,7 +98,8 @@ async def measure(cluster: LocalCluster, command: str, messages: int, subscriber
     assert found, output.decode()
     await wait_until_delivered(counts, messages * subscribers)
     for process in processes:
-        process.terminate()
+        if process.returncode is None:
+            process.terminate()
     await asyncio.gather(*counters)
     for process in processes:
         await process.wait()
@@ -123,9 +124,21 @@ async def wait_for_subscribers(cluster: LocalCluster, command: str, expected: in
             await asyncio.sleep(0.1)
 
 
+async def unlimited_subscriber_buffers(cluster: LocalCluster) -> None:
+    """redis-cli reads slower than redis-benchmark publishes: let its backlog grow rather than
+    have Redis drop it (as Redis would drop a real server process that fell that far behind)."""
+    for node in cluster.nodes:
+        client = Redis.from_url(node.url)
+        try:
+            await client.config_set("client-output-buffer-limit", "pubsub 0 0 0")
+        finally:
+            await client.aclose()
+
+
 async def run(messages: int, subscribers: int) -> list[Run]:
     with tempfile.TemporaryDirectory() as directory:
         async with redis_cluster(Path(directory)) as cluster:
+            await unlimited_subscriber_buffers(cluster)
             return [
                 await measure(cluster, "PUBLISH", messages, subscribers),
                 await measure(cluster, "SPUBLISH", messages, subscribers),
