@@ -5,7 +5,9 @@ Not part of CI (tests/test_bench_smoke.py runs it for a few seconds).
 
 `--haproxy` puts the deployment behind a real HAProxy (server/infra/haproxy.py): three serve
 processes and two workers by default (`--web N`, `--workers N`), every request and socket
-going through the balancer, which spreads them over the processes.
+going through the balancer, which spreads them over the processes. `--pubsub-cluster` moves
+real-time pub/sub to a local three-master Redis Cluster (REDIS_PUBSUB_URL: SPUBLISH and
+SSUBSCRIBE per shard); the job queue stays on REDIS_URL.
 
 Everything is real and on 127.0.0.1: a scratch database, the benchmarks' Redis database index,
 two `python -m server serve` processes and one `python -m server worker` (all with
@@ -31,6 +33,7 @@ import os
 import random
 import secrets
 import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
@@ -352,6 +355,8 @@ class Shape:
     web: int = 2
     workers: int = 1
     haproxy: bool = False
+    # Real-time pub/sub on a local three-master Redis Cluster (REDIS_PUBSUB_URL).
+    pubsub_cluster: bool = False
 
 
 @dataclass
@@ -363,7 +368,11 @@ class Deployment:
 
 @contextlib.asynccontextmanager
 async def deployment(
-    database_url: str, redis_url: str, smtp_port: int, shape: Shape = Shape()
+    database_url: str,
+    redis_url: str,
+    smtp_port: int,
+    shape: Shape = Shape(),
+    pubsub_url: str | None = None,
 ) -> AsyncIterator[Deployment]:
     ports = [free_port() for _ in range(shape.web)]
     balancer_port = free_port()
@@ -386,6 +395,8 @@ async def deployment(
     }
     if shape.haproxy:
         env["FORWARDED_ALLOW_IPS"] = "127.0.0.1"  # HAProxy's address towards the processes
+    if pubsub_url is not None:
+        env["REDIS_PUBSUB_URL"] = pubsub_url
     for name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "GOOGLE_CLIENT_ID"):
         env.pop(name, None)
     python = [sys.executable, "-m", "server"]
@@ -553,12 +564,37 @@ async def run(
         async with contextlib.AsyncExitStack() as stack:
             if database_url is None:
                 database_url = await stack.enter_async_context(scratch_database("soak"))
+            pubsub_url = None
+            if shape.pubsub_cluster:
+                from tests.support.redis_cluster import redis_cluster
+
+                directory = stack.enter_context(tempfile.TemporaryDirectory())
+                cluster = await stack.enter_async_context(redis_cluster(Path(directory)))
+                pubsub_url = cluster.url
             deployed = await stack.enter_async_context(
-                deployment(database_url, redis_url, controller.port, shape)
+                deployment(database_url, redis_url, controller.port, shape, pubsub_url)
             )
-            return await soak(deployed, database_url, inbox, minutes, customers, watchers)
+            result = await soak(deployed, database_url, inbox, minutes, customers, watchers)
+            if shape.pubsub_cluster:
+                result.audit["SPUBLISH calls on the cluster"] = await spublish_calls(cluster)
+            return result
     finally:
         controller.stop()
+
+
+async def spublish_calls(cluster: Any) -> int:
+    """How many SPUBLISH commands the cluster's nodes ran (proof the changes went sharded)."""
+    from redis.asyncio import Redis
+
+    total = 0
+    for node in cluster.nodes:
+        client = Redis.from_url(node.url)
+        try:
+            stats = await client.info("commandstats")
+        finally:
+            await client.aclose()
+        total += int(stats.get("cmdstat_spublish", {}).get("calls", 0))
+    return total
 
 
 async def soak(
@@ -605,6 +641,7 @@ async def soak(
 def report(result: Result) -> None:
     stats = result.stats
     print(f"# Soak: {result.seconds / 60:.1f} min, {machine_note()}")
+    print(f"processes: {', '.join(result.memory)}")
     print(
         f"requests: {result.requests} ({result.requests / result.seconds:.0f}/s), "
         f"errors: {sum(stats.errors.values())} ({result.error_rate:.3%}), "
@@ -641,6 +678,11 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=8)
     parser.add_argument("--watchers", type=int, default=20)
     parser.add_argument("--haproxy", action="store_true", help="behind a real HAProxy")
+    parser.add_argument(
+        "--pubsub-cluster",
+        action="store_true",
+        help="real-time pub/sub on a local 3-master Redis Cluster (REDIS_PUBSUB_URL)",
+    )
     parser.add_argument("--web", type=int, help="serve processes (default 2, 3 with --haproxy)")
     parser.add_argument("--workers", type=int, help="workers (default 1, 2 with --haproxy)")
     args = parser.parse_args()
@@ -648,6 +690,7 @@ def main() -> None:
         web=args.web or (3 if args.haproxy else 2),
         workers=args.workers or (2 if args.haproxy else 1),
         haproxy=args.haproxy,
+        pubsub_cluster=args.pubsub_cluster,
     )
     report(asyncio.run(run(args.minutes, args.customers, args.watchers, shape=shape)))
 
