@@ -1,7 +1,8 @@
 """Real time on a Redis Cluster (REDIS_PUBSUB_URL pointing at a node): changes go out with
 SPUBLISH to the shard owning their channel, each process subscribes with SSUBSCRIBE per shard
 to the channels its sockets watch, and a lost shard connection resyncs only its own topics.
-Against a local three-master cluster the test starts (tests/support/redis_cluster.py)."""
+Against a local three-master cluster the test starts (tests/support/redis_cluster.py); and a
+REDIS_PUBSUB_URL at a plain Redis of its own keeps the pattern subscription there."""
 
 from __future__ import annotations
 
@@ -18,12 +19,13 @@ from redis.crc import key_slot
 from websockets.asyncio.client import connect
 
 from realtime.broker import Broker, Frames, Resync, Subscription, pass_through
-from realtime.channels import Topic, appointments_topic, channel_of, slots_topic
+from realtime.channels import PATTERNS, Topic, appointments_topic, channel_of, slots_topic
 from realtime.cluster_publisher import ClusterAwarePublisher, is_cluster
 from server.infra.config import Config
 from server.infra.redis_clients import redis_options
 from tests.conftest import StartApp, make_provider
 from tests.support.booking import book, create_service, free_slots, tomorrow
+from tests.support.private_redis import private_redis
 from tests.support.redis_cluster import ClusterNode, LocalCluster, redis_cluster
 from tests.support.sockets import session_cookie_header, watch_slots, ws_url
 
@@ -254,3 +256,32 @@ async def test_the_app_on_a_cluster_tells_watchers_and_the_provider_of_a_booking
             assert booked == {slot["id"] for slot in slots}
     finally:
         await live.server.stop()
+
+
+async def test_a_separate_plain_pubsub_redis_carries_the_changes(
+    start_app: StartApp, tmp_path: Path
+) -> None:
+    """REDIS_PUBSUB_URL at a plain Redis of its own: PUBLISH and the pattern subscription go
+    there, and the job queue stays on REDIS_URL."""
+    async with private_redis(tmp_path) as pubsub:
+        live = await start_app(redis_pubsub_url=pubsub.url)
+        try:
+            watching = Redis.from_url(pubsub.url)
+            try:
+                async with asyncio.timeout(10):  # the broker's patterns, on the separate Redis
+                    while await watching.execute_command("PUBSUB", "NUMPAT") < len(PATTERNS):
+                        await asyncio.sleep(0.05)
+            finally:
+                await watching.aclose()
+            async with live.client() as provider:
+                await make_provider(provider)
+                service = await create_service(provider)
+                day = tomorrow()
+                slot = (await free_slots(provider, service["id"], day))[0]
+                async with watch_slots(live.url, service["id"], day) as watcher:
+                    assert (await book(provider, slot["id"])).status_code == 201
+                    await watcher.wait_for_view(
+                        lambda view: not view[slot["start_time"]]["available"], timeout=10
+                    )
+        finally:
+            await live.server.stop()
