@@ -3,6 +3,12 @@
 Run with `.venv/bin/python -m bench.soak [--minutes 15] [--customers 8] [--watchers 20]`.
 Not part of CI (tests/test_bench_smoke.py runs it for a few seconds).
 
+`--haproxy` puts the deployment behind a real HAProxy (server/infra/haproxy.py): three serve
+processes and two workers by default (`--web N`, `--workers N`), every request and socket
+going through the balancer, which spreads them over the processes. `--pubsub-cluster` moves
+real-time pub/sub to a local three-master Redis Cluster (REDIS_PUBSUB_URL: SPUBLISH and
+SSUBSCRIBE per shard); the job queue stays on REDIS_URL.
+
 Everything is real and on 127.0.0.1: a scratch database, the benchmarks' Redis database index,
 two `python -m server serve` processes and one `python -m server worker` (all with
 the same SECRET_KEY, so a session made on one is good on the other), and an aiosmtpd server the
@@ -11,9 +17,11 @@ going to either server; providers confirm, reject and cancel; watchers keep WebS
 slots of the services, reconnecting when a server closes them.
 
 It prints the error rate (5xx, transport errors and answers no correct client gets), p50/p99
-per route, each process's resident memory sampled over the run (start, middle, end), and an
-audit once the traffic stops: no slot booked twice (SQL, and wins told to two clients), and
-every e-mail the outbox marked sent received exactly once (by Message-ID).
+per route, each process's resident memory sampled over the run (start, middle, end) and CPU
+seconds, and an audit once the traffic stops: no slot booked twice (SQL, and wins told to two
+clients), every e-mail the outbox marked sent received exactly once (by Message-ID), and every
+watcher's view of its service equal to a fresh snapshot (whichever process it was on, it saw
+every change).
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import os
 import random
 import secrets
 import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
@@ -36,10 +45,12 @@ from typing import Any
 
 import asyncpg
 import httpx
+import orjson
 from aiosmtpd.controller import Controller
 from websockets.asyncio.client import connect
 
 from bench.common import (
+    LOG_DIR,
     ServerProcess,
     bench_redis_url,
     flush_redis_db,
@@ -52,8 +63,11 @@ from bench.common import (
     stop_process,
     wait_until_healthy,
 )
+from server.infra.haproxy import Balancer, haproxy_binary, haproxy_config
 
 SAMPLE_SECONDS = 5.0
+# After the traffic stops, a watcher that heard nothing for this long has seen everything.
+QUIET_SECONDS = 3.0
 DRAIN_SECONDS = 120.0
 SERVICES_PER_PROVIDER = 2
 PROVIDERS = 2
@@ -74,6 +88,8 @@ class Stats:
     wins: Counter[str] = field(default_factory=Counter)  # slot id -> 201 answers
     frames: int = 0
     reconnects: int = 0
+    # Each watcher's last view of its service: (service id, {start_time: available}).
+    views: dict[int, tuple[str, dict[str, bool]]] = field(default_factory=dict)
 
     def record(self, route: str, seconds: float, status: int | None) -> None:
         self.latencies[route].append(seconds)
@@ -102,6 +118,8 @@ class World:
     stats: Stats
     deadline: float
     bookings: list[tuple[str, str]] = field(default_factory=list)  # (id, manage key)
+    # Set once the traffic has stopped: watchers then read until their sockets are quiet.
+    traffic_done: asyncio.Event = field(default_factory=asyncio.Event)
 
     def url(self, path: str) -> str:
         return random.choice(self.servers) + path
@@ -224,22 +242,80 @@ async def watcher(world: World, number: int) -> None:
     service_id = world.service_ids[number % len(world.service_ids)]
     server = world.servers[number % len(world.servers)]
     url = "ws" + server.removeprefix("http") + f"/ws/services/{service_id}/slots"
-    while time.monotonic() < world.deadline:
+    view: dict[str, dict[str, Any]] = {}
+    while not world.traffic_done.is_set():
         try:
             async with connect(url, open_timeout=10) as socket:
-                while time.monotonic() < world.deadline:
-                    remaining = world.deadline - time.monotonic()
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(min(remaining, 5)):
-                            await socket.recv()
-                            world.stats.frames += 1
+                while True:
+                    try:
+                        async with asyncio.timeout(QUIET_SECONDS):
+                            frame = orjson.loads(await socket.recv())
+                    except TimeoutError:
+                        if world.traffic_done.is_set():
+                            break  # no change for a while after the traffic stopped
+                        continue
+                    world.stats.frames += 1
+                    apply_frame(view, frame)
+                break
         except Exception as error:  # a closed or refused socket: counted, then reconnect
             world.stats.errors[f"WS {type(error).__name__}"] += 1
             world.stats.reconnects += 1
             await asyncio.sleep(0.5)
+    world.stats.views[number] = (service_id, availability(view))
+
+
+def apply_frame(view: dict[str, dict[str, Any]], frame: dict[str, Any]) -> None:
+    """What a client does with a frame: slots keyed by start time (tests/support/sockets.py)."""
+    if frame["type"] == "snapshot":
+        view.clear()
+        view.update({slot["start_time"]: slot for slot in frame["slots"]})
+    elif frame["type"] == "slot":
+        slot = frame["slot"]
+        if frame.get("removed"):
+            if view.get(slot["start_time"], {}).get("id") == slot["id"]:
+                del view[slot["start_time"]]
+        else:
+            view[slot["start_time"]] = slot
+
+
+def availability(view: dict[str, dict[str, Any]]) -> dict[str, bool]:
+    return {start: bool(slot["available"]) for start, slot in view.items()}
+
+
+async def fresh_view(server: str, service_id: str) -> dict[str, bool]:
+    url = "ws" + server.removeprefix("http") + f"/ws/services/{service_id}/slots"
+    async with connect(url, open_timeout=10) as socket, asyncio.timeout(10):
+        frame = orjson.loads(await socket.recv())
+    view: dict[str, dict[str, Any]] = {}
+    apply_frame(view, frame)
+    return availability(view)
+
+
+async def diverged_watchers(world: World) -> int:
+    """Watchers whose final view differs from a snapshot read now."""
+    truth = {
+        service_id: await fresh_view(world.servers[0], service_id)
+        for service_id in world.service_ids
+    }
+    return sum(1 for service_id, view in world.stats.views.values() if view != truth[service_id])
 
 
 # --- Memory -------------------------------------------------------------------------------------
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its live children."""
+    total = 0.0
+    pending = [pid]
+    tick = os.sysconf("SC_CLK_TCK")
+    while pending:
+        current = pending.pop()
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError, IndexError):
+            fields = Path(f"/proc/{current}/stat").read_text().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+            pending.extend(int(child) for child in children)
+    return total
 
 
 def tree_rss(pid: int) -> int:
@@ -272,18 +348,42 @@ async def sample_memory(
 # --- Setting up ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Shape:
+    """How many processes of each kind, and whether HAProxy is in front of them."""
+
+    web: int = 2
+    workers: int = 1
+    haproxy: bool = False
+    # Real-time pub/sub on a local three-master Redis Cluster (REDIS_PUBSUB_URL).
+    pubsub_cluster: bool = False
+
+
+@dataclass
+class Deployment:
+    processes: dict[str, ServerProcess]
+    # Where clients go: the balancer, or each web process in turn.
+    entrances: list[str]
+
+
 @contextlib.asynccontextmanager
 async def deployment(
-    database_url: str, redis_url: str, smtp_port: int
-) -> AsyncIterator[dict[str, ServerProcess]]:
-    ports = [free_port(), free_port()]
+    database_url: str,
+    redis_url: str,
+    smtp_port: int,
+    shape: Shape = Shape(),
+    pubsub_url: str | None = None,
+) -> AsyncIterator[Deployment]:
+    ports = [free_port() for _ in range(shape.web)]
+    balancer_port = free_port()
+    public = balancer_port if shape.haproxy else ports[0]
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "APP_ENV": "production",
         "SECRET_KEY": secrets.token_urlsafe(32),
-        "BASE_URL": f"http://127.0.0.1:{ports[0]}",
+        "BASE_URL": f"http://127.0.0.1:{public}",
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(smtp_port),
         "SMTP_STARTTLS": "false",
@@ -293,6 +393,10 @@ async def deployment(
         "SIGNUP_RATE_LIMIT": "0",
         "WEBSOCKET_RATE_LIMIT": "0",
     }
+    if shape.haproxy:
+        env["FORWARDED_ALLOW_IPS"] = "127.0.0.1"  # HAProxy's address towards the processes
+    if pubsub_url is not None:
+        env["REDIS_PUBSUB_URL"] = pubsub_url
     for name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "GOOGLE_CLIENT_ID"):
         env.pop(name, None)
     python = [sys.executable, "-m", "server"]
@@ -301,13 +405,33 @@ async def deployment(
         for index, port in enumerate(ports):
             args = [*python, "serve", "--bind", f"127.0.0.1:{port}"]
             processes[f"serve-{index + 1}"] = await start_process(args, env, "soak-serve", port)
-        processes["worker"] = await start_process([*python, "worker"], env, "soak-worker", 0)
-        for name in ("serve-1", "serve-2"):
-            await wait_until_healthy(processes[name])
-        yield processes
+        for index in range(shape.workers):
+            name = "worker" if shape.workers == 1 else f"worker-{index + 1}"
+            processes[name] = await start_process([*python, "worker"], env, "soak-worker", 0)
+        for index in range(shape.web):
+            await wait_until_healthy(processes[f"serve-{index + 1}"])
+        entrances = [f"http://127.0.0.1:{port}" for port in ports]
+        if shape.haproxy:
+            processes["haproxy"] = await start_haproxy(balancer_port, ports)
+            await wait_until_healthy(processes["haproxy"])
+            entrances = [processes["haproxy"].url]
+        yield Deployment(processes, entrances)
     finally:
         for process in processes.values():
             await stop_process(process)
+
+
+async def start_haproxy(port: int, web_ports: list[int]) -> ServerProcess:
+    config = write_haproxy_config(port, web_ports)
+    return await start_process([haproxy_binary(), "-f", str(config), "-db"], {}, "haproxy", port)
+
+
+def write_haproxy_config(port: int, web_ports: list[int]) -> Path:
+    balancer = Balancer(f"127.0.0.1:{port}", [f"127.0.0.1:{web}" for web in web_ports])
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    config = LOG_DIR / f"haproxy-{os.getpid()}.cfg"
+    config.write_text(haproxy_config(balancer))
+    return config
 
 
 async def seed(servers: list[str]) -> tuple[list[str], list[httpx.AsyncClient]]:
@@ -410,6 +534,7 @@ class Result:
     memory: dict[str, list[int]]
     audit: dict[str, int]
     seconds: float
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def requests(self) -> int:
@@ -427,6 +552,7 @@ async def run(
     *,
     database_url: str | None = None,
     redis_url: str | None = None,
+    shape: Shape = Shape(),
 ) -> Result:
     """Soak a deployment on a scratch database (or `database_url`, already migrated)."""
     inbox = Inbox()
@@ -438,45 +564,84 @@ async def run(
         async with contextlib.AsyncExitStack() as stack:
             if database_url is None:
                 database_url = await stack.enter_async_context(scratch_database("soak"))
-            processes = await stack.enter_async_context(
-                deployment(database_url, redis_url, controller.port)
+            pubsub_url = None
+            if shape.pubsub_cluster:
+                from tests.support.redis_cluster import redis_cluster
+
+                directory = stack.enter_context(tempfile.TemporaryDirectory())
+                cluster = await stack.enter_async_context(redis_cluster(Path(directory)))
+                pubsub_url = cluster.url
+            deployed = await stack.enter_async_context(
+                deployment(database_url, redis_url, controller.port, shape, pubsub_url)
             )
-            return await soak(processes, database_url, inbox, minutes, customers, watchers)
+            result = await soak(deployed, database_url, inbox, minutes, customers, watchers)
+            if shape.pubsub_cluster:
+                result.audit["SPUBLISH calls on the cluster"] = await spublish_calls(cluster)
+            return result
     finally:
         controller.stop()
 
 
+async def spublish_calls(cluster: Any) -> int:
+    """How many SPUBLISH commands the cluster's nodes ran (proof the changes went sharded)."""
+    from redis.asyncio import Redis
+
+    total = 0
+    for node in cluster.nodes:
+        client = Redis.from_url(node.url)
+        try:
+            stats = await client.info("commandstats")
+        finally:
+            await client.aclose()
+        total += int(stats.get("cmdstat_spublish", {}).get("calls", 0))
+    return total
+
+
 async def soak(
-    processes: dict[str, ServerProcess],
+    deployed: Deployment,
     database_url: str,
     inbox: Inbox,
     minutes: float,
     customers: int,
     watchers: int,
 ) -> Result:
-    servers = [processes["serve-1"].url, processes["serve-2"].url]
+    processes, servers = deployed.processes, deployed.entrances
     service_ids, provider_clients = await seed(servers)
     started = time.monotonic()
     world = World(servers, service_ids, provider_clients, Stats(), started + minutes * 60)
     memory: dict[str, list[int]] = defaultdict(list)
+    cpu_before = {
+        name: tree_cpu_seconds(process.process.pid) for name, process in processes.items()
+    }
+    watching = [asyncio.create_task(watcher(world, n)) for n in range(watchers)]
     try:
         await asyncio.gather(
             sample_memory(processes, world.deadline, memory),
             *(customer(world, n) for n in range(customers)),
             *(provider(world, http) for http in provider_clients),
-            *(watcher(world, n) for n in range(watchers)),
         )
+        world.traffic_done.set()
+        await asyncio.gather(*watching)
     finally:
+        for task in watching:
+            task.cancel()
         for http in provider_clients:
             await http.aclose()
     seconds = time.monotonic() - started
+    cpu = {
+        name: tree_cpu_seconds(process.process.pid) - cpu_before[name]
+        for name, process in processes.items()
+    }
     checked = await audit(database_url, inbox, world.stats)
-    return Result(world.stats, dict(memory), checked, seconds)
+    checked["watchers whose view differs from a fresh snapshot"] = await diverged_watchers(world)
+    checked["watchers checked"] = len(world.stats.views)
+    return Result(world.stats, dict(memory), checked, seconds, cpu)
 
 
 def report(result: Result) -> None:
     stats = result.stats
     print(f"# Soak: {result.seconds / 60:.1f} min, {machine_note()}")
+    print(f"processes: {', '.join(result.memory)}")
     print(
         f"requests: {result.requests} ({result.requests / result.seconds:.0f}/s), "
         f"errors: {sum(stats.errors.values())} ({result.error_rate:.3%}), "
@@ -499,6 +664,9 @@ def report(result: Result) -> None:
             f"  {name:8} {start / 2**20:7.1f} / {middle / 2**20:7.1f} / {end / 2**20:7.1f}"
             f" ({growth:+.1%}, {len(samples)} samples)"
         )
+    print("CPU seconds over the run (process and its children):")
+    for name, seconds in result.cpu_seconds.items():
+        print(f"  {name:8} {seconds:8.1f} ({seconds / result.seconds:.0%} of one core)")
     print("audit:")
     for name, value in result.audit.items():
         print(f"  {name}: {value}")
@@ -509,8 +677,22 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=15.0)
     parser.add_argument("--customers", type=int, default=8)
     parser.add_argument("--watchers", type=int, default=20)
+    parser.add_argument("--haproxy", action="store_true", help="behind a real HAProxy")
+    parser.add_argument(
+        "--pubsub-cluster",
+        action="store_true",
+        help="real-time pub/sub on a local 3-master Redis Cluster (REDIS_PUBSUB_URL)",
+    )
+    parser.add_argument("--web", type=int, help="serve processes (default 2, 3 with --haproxy)")
+    parser.add_argument("--workers", type=int, help="workers (default 1, 2 with --haproxy)")
     args = parser.parse_args()
-    report(asyncio.run(run(args.minutes, args.customers, args.watchers)))
+    shape = Shape(
+        web=args.web or (3 if args.haproxy else 2),
+        workers=args.workers or (2 if args.haproxy else 1),
+        haproxy=args.haproxy,
+        pubsub_cluster=args.pubsub_cluster,
+    )
+    report(asyncio.run(run(args.minutes, args.customers, args.watchers, shape=shape)))
 
 
 if __name__ == "__main__":

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from redis.asyncio import Redis
-
+from realtime.cluster_publisher import Publisher
 from server.infra.config import Config, load_config
 from server.infra.db import create_pool
-from server.infra.redis_clients import open_redis
+from server.infra.redis_clients import open_publisher
 from server.infra.runtime import resolve_services_async
 from server.usecases.effects import Effects, run_effects
 from server.usecases.waitlist_offers import use_offer_settings
@@ -22,12 +21,13 @@ async def open_context(ctx: JobContext, config: Config | None = None) -> None:
     ctx["config"] = config
     use_offer_settings(config)  # offers made by jobs (expired holds, passed-on offers)
     ctx["pool"] = await create_pool(config.database_url, max_size=5)
-    ctx["app_redis"] = open_redis(config.redis_url, config)
+    # What publishes real-time changes (REDIS_PUBSUB_URL's publisher, else a client on REDIS_URL).
+    ctx["app_redis"] = open_publisher(config)
 
 
 async def close_context(ctx: JobContext) -> None:
     # A worker stopped during its startup has opened some of these, or none.
-    app_redis: Redis | None = ctx.pop("app_redis", None)
+    app_redis: Publisher | None = ctx.pop("app_redis", None)
     if app_redis is not None:
         await app_redis.aclose()
     pool = ctx.pop("pool", None)

@@ -13,8 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from redis.asyncio import Redis
-
+from realtime.cluster_publisher import Publisher
 from server.domain.slots import horizon_end, local_today
 from server.infra.config import Config
 from server.models import services
@@ -25,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 async def top_up_all_services(
-    pool: Any, redis: Redis | None, config: Config, now: datetime | None = None
+    pool: Any, redis: Publisher | None, config: Config, now: datetime | None = None
 ) -> int:
     """Extend every active service's slots to its horizon; returns how many slots were added.
 

@@ -12,6 +12,10 @@ fresh snapshot read after the subscription was back, so nothing published meanwh
 
 A connection can die without closing (a half-open TCP connection, a black-holed network): the
 broker pings a quiet connection and counts a ping left without its pong as a lost connection.
+
+When its Redis is a node of a Redis Cluster (REDIS_PUBSUB_URL), the broker listens with sharded
+pub/sub instead (realtime.sharded_pubsub): a topic's channel is subscribed on its shard while
+the process has subscribers for it, and each (re)subscription resyncs that topic's sockets.
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from realtime.channels import PATTERNS, Topic, topic_of
+from realtime.channels import PATTERNS, Topic, channel_of, topic_of
+from realtime.cluster_publisher import is_cluster
+from realtime.sharded_pubsub import ShardedSubscriber
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +138,9 @@ class Broker:
         self._pong_timeout = pong_timeout
         self._subscriptions: dict[Topic, set[Subscription]] = {}
         self._task: asyncio.Task[None] | None = None
+        # Whether Redis is a cluster node (sharded pub/sub), once known; its subscriber then.
+        self._cluster: bool | None = None
+        self._sharded: ShardedSubscriber | None = None
         self.subscribed = asyncio.Event()
         self.resyncs = 0
 
@@ -139,6 +148,8 @@ class Broker:
 
     def subscribe(self, topic: Topic) -> Subscription:
         subscription = Subscription(self, topic, self._queue_limit)
+        if topic not in self._subscriptions:
+            self._first_subscriber(topic)
         self._subscriptions.setdefault(topic, set()).add(subscription)
         return subscription
 
@@ -149,6 +160,7 @@ class Broker:
         subscribers.discard(subscription)
         if not subscribers:
             del self._subscriptions[subscription.topic]
+            self._last_subscriber_left(subscription.topic)
 
     def subscriber_count(self, topic: Topic | None = None) -> int:
         if topic is not None:
@@ -193,6 +205,11 @@ class Broker:
             backoff = min(backoff * 2, MAX_BACKOFF)
 
     async def _listen(self) -> None:
+        if self._cluster is None:
+            self._cluster = await is_cluster(self._redis)
+        if self._cluster:
+            await self._listen_sharded()
+            return
         pubsub = self._redis.pubsub()
         try:
             await pubsub.psubscribe(*PATTERNS)
@@ -220,6 +237,39 @@ class Broker:
                     await self._dispatch(message["channel"], message["data"])
         finally:
             await _close_quietly(pubsub)
+
+    async def _listen_sharded(self) -> None:
+        sharded = ShardedSubscriber(
+            self._redis,
+            self._dispatch,
+            self._on_channel_subscribed,
+            ping_interval=self._ping_interval,
+            pong_timeout=self._pong_timeout,
+        )
+        for topic in self._subscriptions:
+            sharded.want(channel_of(topic))
+        self._sharded = sharded
+        try:
+            await sharded.run(on_ready=self.subscribed.set)
+        finally:
+            self._sharded = None
+
+    def _first_subscriber(self, topic: Topic) -> None:
+        # Sharded pub/sub has no patterns: a topic is listened to while someone here watches it.
+        if self._sharded is not None:
+            self._sharded.want(channel_of(topic))
+
+    def _last_subscriber_left(self, topic: Topic) -> None:
+        if self._sharded is not None:
+            self._sharded.drop(channel_of(topic))
+
+    def _on_channel_subscribed(self, channel: str) -> None:
+        # The topic's sockets read their state before this subscription was live (a new topic,
+        # or a shard connection made again): they re-read it now that every change reaches them.
+        topic = topic_of(channel)
+        if topic is not None and topic in self._subscriptions:
+            self.resyncs += 1
+            self.deliver(topic, Resync(time.monotonic()))
 
     def _wait(self, last_heard: float, pinged_at: float | None) -> float:
         """How long to wait for a message before pinging, or before giving up on a pong."""

@@ -64,6 +64,19 @@ def topic_of(channel: str) -> Topic | None:
     return None
 
 
+def channel_of(topic: Topic) -> str:
+    """The channel a topic's changes travel on (the inverse of topic_of)."""
+    return _CHANNELS[topic.kind](topic.key)
+
+
+_CHANNELS = {
+    "slots": slots_channel,
+    "appointments": appointments_channel,
+    "sessions": sessions_channel,
+    "waitlist": waitlist_channel,
+}
+
+
 def slots_topic(service_id: UUID | str) -> Topic:
     return Topic("slots", str(service_id))
 

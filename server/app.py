@@ -24,7 +24,7 @@ from server.infra.db import create_pool
 from server.infra.job_queue import job_queue
 from server.infra.jsonio import OrjsonProvider
 from server.infra.paths import STATIC_DIR, TEMPLATES_DIR
-from server.infra.redis_clients import open_redis
+from server.infra.redis_clients import open_publisher, open_redis, open_subscriber_redis
 from server.infra.runtime import resolve_services_async
 from server.infra.state import EXTENSION_KEY, AppState, app_state, release_db
 from server.payments.stripe_api import close_stripe_client
@@ -149,6 +149,8 @@ async def _open_connections() -> None:
         statement_timeout=state.config.db_statement_timeout,
     )
     state.redis = open_redis(state.config.redis_url, state.config)
+    state.publisher = open_publisher(state.config, state.redis)
+    state.pubsub = open_subscriber_redis(state.config, state.redis)
     state.jobs = job_queue(state.config.redis_url, state.config)
     await start_realtime()
 
@@ -159,6 +161,9 @@ async def _close_connections() -> None:
     await close_stripe_client()
     if state.jobs is not None:
         await state.jobs.aclose()
+    for separate in (state.publisher, state.pubsub):  # REDIS_PUBSUB_URL's clients
+        if separate is not None and separate is not state.redis:
+            await separate.aclose()
     if state.redis is not None:
         await state.redis.aclose()
     if state.pool is not None:

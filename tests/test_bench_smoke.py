@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from bench import booking, fanout, slots_listing, soak
+from bench import booking, fanout, pubsub_cluster, slots_listing, soak
 from bench.common import ServerProcess, serving_app
 
 pytestmark = pytest.mark.slow
@@ -81,4 +81,12 @@ async def test_soak_runs_mixed_traffic_on_two_servers_and_a_worker_and_audits_it
     assert set(result.memory) == {"serve-1", "serve-2", "worker"}
     audit = result.audit
     assert audit["overlapping bookings (SQL)"] == audit["slots won by two clients"] == 0
+    assert audit["watchers checked"] == 2
+    assert audit["watchers whose view differs from a fresh snapshot"] == 0
     assert audit["lost e-mails"] == audit["duplicated e-mails"] == audit["unknown e-mails"] == 0
+
+
+async def test_pubsub_cluster_benchmark_delivers_every_message_both_ways() -> None:
+    runs = await pubsub_cluster.run(messages=2_000, subscribers=2)
+    assert [run.command for run in runs] == ["PUBLISH", "SPUBLISH"]
+    assert [run.received for run in runs] == [4_000, 4_000]

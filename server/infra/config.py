@@ -36,6 +36,8 @@ TrustedNetwork = IPv4Network | IPv6Network
 class Config:
     database_url: str | None = None
     redis_url: str | None = None
+    # Real time's own Redis (a plain one, or a node of a Redis Cluster); None: redis_url.
+    redis_pubsub_url: str | None = None
     data_dir: Path = Path(".appointly")
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     base_url: str = "http://127.0.0.1:8000"
@@ -142,6 +144,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     config = Config(
         database_url=_optional_url(env, "DATABASE_URL", ("postgres", "postgresql")),
         redis_url=_optional_url(env, "REDIS_URL", ("redis", "rediss", "unix")),
+        redis_pubsub_url=_optional_url(env, "REDIS_PUBSUB_URL", ("redis", "rediss", "unix")),
         data_dir=Path(env.get("APPOINTLY_DATA_DIR") or ".appointly"),
         base_url=base_url,
         app_env=app_env,

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from arq.connections import RedisSettings
 from redis.asyncio import Redis
 
+from realtime.cluster_publisher import ClusterAwarePublisher, Publisher
 from server.infra.config import Config
 
 # A pooled connection idle this long is pinged before its next command.
@@ -38,6 +39,25 @@ def open_redis(url: str, config: Config) -> Redis:
     """A Redis client on `url` with the app's timeouts."""
     client: Redis = Redis.from_url(url, **redis_options(url, config))
     return client
+
+
+def open_publisher(config: Config, app_redis: Redis | None = None) -> Publisher:
+    """What publishes real-time changes: with REDIS_PUBSUB_URL a publisher that finds out whether
+    it is a cluster node (then SPUBLISH); else `app_redis` (or a new client on REDIS_URL)."""
+    url = config.redis_pubsub_url
+    if url is not None:
+        return ClusterAwarePublisher(url, redis_options(url, config))
+    if app_redis is not None:
+        return app_redis
+    assert config.redis_url is not None
+    return open_redis(config.redis_url, config)
+
+
+def open_subscriber_redis(config: Config, app_redis: Redis) -> Redis:
+    """The Redis the broker listens on: REDIS_PUBSUB_URL's (plain or a cluster node, which the
+    broker finds out), else `app_redis`."""
+    url = config.redis_pubsub_url
+    return app_redis if url is None else open_redis(url, config)
 
 
 def worker_redis_settings(url: str, config: Config) -> RedisSettings:

@@ -9,6 +9,7 @@ import asyncpg
 from quart import current_app, g
 from redis.asyncio import Redis
 
+from realtime.cluster_publisher import Publisher
 from server.infra.config import Config
 
 EXTENSION_KEY = "appointly"
@@ -21,6 +22,10 @@ class AppState:
     redis: Redis | None = None
     # An arq client for handing work to the worker after a commit (server.infra.job_queue).
     jobs: Redis | None = None
+    # Real time's Redis: what publishes changes, and what the broker listens on (both are
+    # `redis` unless REDIS_PUBSUB_URL names another, e.g. a Redis Cluster).
+    publisher: Publisher | None = None
+    pubsub: Redis | None = None
 
     def require_redis(self) -> Redis:
         if self.redis is None:
@@ -39,6 +44,12 @@ def config() -> Config:
 
 def redis() -> Redis:
     return app_state().require_redis()
+
+
+def publisher() -> Publisher:
+    """What publishes real-time changes (the app's Redis unless REDIS_PUBSUB_URL is set)."""
+    state = app_state()
+    return state.publisher if state.publisher is not None else state.require_redis()
 
 
 def jobs() -> Redis | None:

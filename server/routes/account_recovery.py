@@ -19,7 +19,7 @@ from server.auth.session_user import require_user, session_user, start_session
 from server.edge.api_docs import errors, responds
 from server.edge.errors import APIError
 from server.infra.jsonio import json_response
-from server.infra.state import config, db, jobs, redis
+from server.infra.state import config, db, jobs, publisher, redis
 from server.notifications.outbox import nudge_delivery
 from server.routes import documented_rules as rules
 from server.routes import shapes
@@ -111,7 +111,7 @@ async def post_password_reset_confirm(data: PasswordResetConfirm) -> Response:
     400 `invalid_token` (unknown, used or expired), 422 `weak_password`.
     """
     user = await recovery.reset_password(token=data.token, password=data.password)
-    await publish_sessions_revoked(redis(), user.id)
+    await publish_sessions_revoked(publisher(), user.id)
     await start_session(user)
     return json_response({"user": user.to_json()})
 
@@ -142,7 +142,7 @@ async def post_my_password(data: PasswordChange) -> Response:
         if error.code == "invalid_credentials":
             await throttle.record_failure()
         raise
-    await publish_sessions_revoked(redis(), user.id)
+    await publish_sessions_revoked(publisher(), user.id)
     return Response(status=204)
 
 

@@ -7,9 +7,9 @@ from server.usecases.effects import Effects, run_effects
 
 
 async def run_after_commit(effects: Effects) -> None:
-    """Publish and nudge what `effects` holds, with the app's Redis and job queue.
+    """Publish and nudge what `effects` holds, with real time's publisher and the job queue.
 
     Call once the use case has returned (its transaction committed); never fails the request.
     """
     state = app_state()
-    await run_effects(effects, state.redis, state.jobs)
+    await run_effects(effects, state.publisher, state.jobs)

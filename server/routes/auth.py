@@ -14,7 +14,7 @@ from server.edge.api_docs import errors, responds
 from server.edge.client_limits import SIGNUPS, limited_per_client
 from server.edge.errors import APIError
 from server.infra.jsonio import json_response
-from server.infra.state import redis
+from server.infra.state import publisher, redis
 from server.routes import documented_rules as rules
 from server.routes import shapes
 from server.routes.documented_rules import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH
@@ -74,7 +74,7 @@ async def post_logout() -> Response:
     dashboard socket opened with it closes with 4401)."""
     user_id = await end_session()
     if user_id is not None:
-        await publish_sessions_revoked(redis(), user_id)
+        await publish_sessions_revoked(publisher(), user_id)
     return Response(status=204)
 
 

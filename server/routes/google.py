@@ -21,7 +21,7 @@ from server.auth.session_user import start_session
 from server.edge.api_docs import errors, responds
 from server.edge.errors import APIError
 from server.infra.config import Config
-from server.infra.state import config, db, redis
+from server.infra.state import config, db, publisher, redis
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +116,6 @@ async def get_google_callback() -> Response:
         log.exception("google sign-in failed unexpectedly")
         return _redirect(FAILED_LOCATION)
     if signed_in.ended_sessions:
-        await publish_sessions_revoked(redis(), signed_in.user.id)
+        await publish_sessions_revoked(publisher(), signed_in.user.id)
     await start_session(signed_in.user)
     return _redirect(completed.next)

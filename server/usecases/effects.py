@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
+from realtime.cluster_publisher import Publisher
 from realtime.publish import (
     publish_appointment_event,
     publish_slot_changes,
@@ -124,7 +125,7 @@ class Effects:
         )
 
 
-async def run_effects(effects: Effects, redis: Redis | None, jobs: Redis | None) -> None:
+async def run_effects(effects: Effects, redis: Publisher | None, jobs: Redis | None) -> None:
     """After commit: publish the slot changes and appointment events, then nudge the worker.
 
     `redis` publishes (None: nothing is published), `jobs` is the arq client (None: the
