@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 APP_ENVS = ("development", "test", "production")
+LOG_FORMATS = ("text", "json")
 # A year ahead is already absurd for a reminder; the bound keeps datetime arithmetic in range.
 MAX_REMINDER_MINUTES = 366 * 24 * 60
 DEFAULT_DISCOVERY_URL = "https://accounts.google.com/.well-known/openid-configuration"
@@ -87,6 +88,10 @@ class Config:
     waitlist_offer_minutes: int = 15
     # How often the worker fetches each busy calendar (the provider's outside iCal feeds).
     busy_sync_minutes: int = 10
+    # The bearer token /metrics requires; None: /metrics answers 404.
+    metrics_token: str | None = field(default=None, repr=False)
+    # `text` or `json` (one object per line): server/infra/logs.py.
+    log_format: str = "text"
 
     @property
     def base_origin(self) -> str:
@@ -140,7 +145,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     config = Config(
         database_url=_optional_url(env, "DATABASE_URL", ("postgres", "postgresql")),
         redis_url=_optional_url(env, "REDIS_URL", ("redis", "rediss", "unix")),
-        data_dir=Path(env.get("APPOINTLY_DATA_DIR") or ".appointly"),
+        data_dir=data_dir_setting(env),
         base_url=base_url,
         app_env=app_env,
         smtp_host=env.get("SMTP_HOST") or None,
@@ -170,6 +175,8 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         db_pool_size=_int(env, "DB_POOL_SIZE", 10, 2, 1000),
         waitlist_offer_minutes=_int(env, "WAITLIST_OFFER_MINUTES", 15, 1, 24 * 60),
         busy_sync_minutes=_int(env, "BUSY_SYNC_MINUTES", 10, 1, 24 * 60),
+        metrics_token=(env.get("METRICS_TOKEN") or "").strip() or None,
+        log_format=_log_format(env),
     )
     if config.stripe_enabled and not config.stripe_webhook_secrets:
         raise ConfigError(
@@ -179,6 +186,19 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     if secret_key is not None:
         config = replace(config, secret_key=secret_key)
     return config
+
+
+def data_dir_setting(environ: Mapping[str, str] | None = None) -> Path:
+    """APPOINTLY_DATA_DIR, read alone (the cli needs it before anything else is loaded)."""
+    env = os.environ if environ is None else environ
+    return Path(env.get("APPOINTLY_DATA_DIR") or ".appointly")
+
+
+def _log_format(env: Mapping[str, str]) -> str:
+    raw = (env.get("LOG_FORMAT") or "text").strip().lower()
+    if raw not in LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {raw!r}")
+    return raw
 
 
 def _secret_list(raw: str | None) -> tuple[str, ...]:
