@@ -18,11 +18,13 @@ from server.edge.forwarded import TrustedProxyHeaders
 from server.edge.hostile_input import install_input_checks
 from server.edge.openapi import AppointlyOpenAPIProvider
 from server.edge.outages import install_outage_answers
+from server.edge.request_context import install_request_context
 from server.edge.security import install_security
 from server.infra.config import Config, load_config
 from server.infra.db import create_pool
 from server.infra.job_queue import job_queue
 from server.infra.jsonio import OrjsonProvider
+from server.infra.logs import install_request_ids
 from server.infra.paths import STATIC_DIR, TEMPLATES_DIR
 from server.infra.redis_clients import open_redis
 from server.infra.runtime import resolve_services_async
@@ -39,6 +41,7 @@ from server.routes import (
     dashboard,
     google,
     health,
+    metrics,
     pages,
     provider_webhooks,
     providers,
@@ -52,6 +55,7 @@ from server.usecases.waitlist_offers import use_offer_settings
 
 BLUEPRINTS = (
     health,
+    metrics,
     auth,
     account_recovery,
     google,
@@ -126,6 +130,9 @@ def create_app(config: Config | None = None) -> Quart:
     # Rate limits and access logs see the client's address, not the load balancer's.
     behind_proxies = TrustedProxyHeaders(app.asgi_app, config.forwarded_allow_ips)
     app.asgi_app = behind_proxies  # type: ignore[method-assign, assignment]
+    # Outermost: request ids, access log and HTTP metrics see the real peer and every answer.
+    install_request_ids()
+    install_request_context(app, config.forwarded_allow_ips)
     app.teardown_request(release_db)
     app.teardown_websocket(release_db)
     app.before_serving(_open_connections)

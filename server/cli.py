@@ -13,9 +13,12 @@ from typing import NoReturn
 
 import asyncpg
 
-from jobs.periodic import PERIODIC_JOBS
-from server.infra.config import Config, ConfigError, load_config
+# Nothing imported here may import prometheus_client (jobs, server.app, ... are imported where
+# used): main() chooses the metrics folder first (tests/test_metrics.py checks).
+from server.infra.config import Config, ConfigError, data_dir_setting, load_config
 from server.infra.embedded import stop_embedded_if_unused
+from server.infra.logs import configure_logging
+from server.infra.metrics_dir import use_metrics_dir
 from server.infra.migrations import MigrationError, migrate
 from server.infra.paths import HYPERCORN_TOML
 from server.infra.runtime import resolve_services
@@ -32,15 +35,14 @@ class CommandError(RuntimeError):
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    use_metrics_dir(data_dir_setting())  # first: before anything imports prometheus_client
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     try:
         config = load_config()
     except ConfigError as error:
         parser.exit(2, f"appointly: configuration error: {error}\n")
+    configure_logging(config.log_format)
     try:
         status = args.handler(config, args)
     except MigrationError as error:
@@ -74,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("seed-demo", help="create demo data (idempotent)").set_defaults(
         handler=cmd_seed_demo
     )
+    from jobs.periodic import PERIODIC_JOBS
+
     run_job = commands.add_parser("run-job", help="run one periodic job once now")
     run_job.add_argument("name", choices=tuple(PERIODIC_JOBS))
     run_job.set_defaults(handler=cmd_run_job)
@@ -145,9 +149,10 @@ async def _serve(config: Config, bind: str | None, *, start_worker: bool) -> int
     hypercorn_config = HypercornConfig.from_toml(str(HYPERCORN_TOML))
     if bind:
         hypercorn_config.bind = [bind]
-    # Hypercorn writes its own log lines; passing them to the root logger too prints them twice.
-    for name in ("hypercorn.error", "hypercorn.access"):
-        logging.getLogger(name).propagate = False
+    # Hypercorn's lines go through our handler (LOG_FORMAT). Its access log stays off: it
+    # prints raw paths and query strings (secrets); server/edge/request_context.py logs access.
+    hypercorn_config.errorlog = logging.getLogger("hypercorn.error")
+    hypercorn_config.accesslog = None
     stop = _stop_on_signals()
     worker = await _start_worker(config) if start_worker else None
     watcher = asyncio.create_task(_watch_worker(worker, stop)) if worker else None
@@ -239,12 +244,14 @@ def cmd_seed_demo(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_run_job(config: Config, args: argparse.Namespace) -> int:
     from jobs.context import close_context, open_context
+    from jobs.job_metrics import counted_job
+    from jobs.periodic import PERIODIC_JOBS
 
     async def run_once() -> object:
         ctx: dict[str, object] = {}
         await open_context(ctx, config)
         try:
-            return await PERIODIC_JOBS[args.name](ctx)
+            return await counted_job(PERIODIC_JOBS[args.name])(ctx)
         finally:
             await close_context(ctx)
 
