@@ -22,13 +22,14 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from realtime.channels import PATTERNS, Topic, topic_of
+from server.infra.metrics import REDIS_RECONNECTS
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class Frames:
     every socket."""
 
     items: tuple[tuple[Any, str], ...]
+    received_at: float = field(default_factory=time.monotonic, compare=False)  # fan-out latency
 
 
 Delivery = Frames | Resync
@@ -186,6 +188,7 @@ class Broker:
                 await self._listen()
             except (RedisError, OSError, TimeoutError, LostConnection) as error:
                 log.warning("lost the Redis subscription (%s); reconnecting", error)
+                REDIS_RECONNECTS.inc()
             if self.subscribed.is_set():
                 backoff = FIRST_BACKOFF  # that connection worked: the next try comes quickly
             self.subscribed.clear()
