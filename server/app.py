@@ -24,7 +24,7 @@ from server.infra.config import Config, load_config
 from server.infra.db import create_pool
 from server.infra.job_queue import job_queue
 from server.infra.jsonio import OrjsonProvider
-from server.infra.logs import install_request_ids
+from server.infra.logs import prepare_logging
 from server.infra.paths import STATIC_DIR, TEMPLATES_DIR
 from server.infra.redis_clients import open_redis
 from server.infra.runtime import resolve_services_async
@@ -131,7 +131,7 @@ def create_app(config: Config | None = None) -> Quart:
     behind_proxies = TrustedProxyHeaders(app.asgi_app, config.forwarded_allow_ips)
     app.asgi_app = behind_proxies  # type: ignore[method-assign, assignment]
     # Outermost: request ids, access log and HTTP metrics see the real peer and every answer.
-    install_request_ids()
+    prepare_logging()
     install_request_context(app, config.forwarded_allow_ips)
     app.teardown_request(release_db)
     app.teardown_websocket(release_db)

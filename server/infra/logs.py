@@ -25,6 +25,7 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s%(request_suffix)s
 ACCESS_LOGGER = "appointly.access"
 # Fields an access line adds to its record (`extra=`), written by the JSON format.
 ACCESS_FIELDS = ("route", "method", "status", "duration", "client")
+URL_LOGGERS = ("httpx", "httpcore", "caldav", "stripe", "twilio.http_client")
 
 
 @dataclass
@@ -68,11 +69,16 @@ def _record_with_request(*args: Any, **kwargs: Any) -> logging.LogRecord:
     return record
 
 
-def install_request_ids() -> None:
+def prepare_logging() -> None:
     """Every log record made from now on carries the current request's id (idempotent; also
-    for handlers configured by someone else, such as pytest's caplog)."""
+    for handlers configured by someone else, such as pytest's caplog), and HTTP clients keep
+    the URLs they call out of the log."""
     if logging.getLogRecordFactory() is not _record_with_request:
         logging.setLogRecordFactory(_record_with_request)
+    # httpx logs every request's full URL at INFO: busy-calendar feeds and webhook endpoints
+    # carry their owners' secrets in theirs. Failures still reach the log as our own lines.
+    for name in URL_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 class JsonFormatter(logging.Formatter):
@@ -103,9 +109,11 @@ def formatter_for(log_format: str) -> logging.Formatter:
 
 def configure_logging(log_format: str, level: int = logging.INFO) -> None:
     """The process's one log handler (stderr) in `log_format`; the cli calls this first."""
-    install_request_ids()
+    prepare_logging()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter_for(log_format))
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)
+    # Python's warnings (deprecations at import) become log lines too: JSON stays JSON.
+    logging.captureWarnings(True)
