@@ -60,9 +60,11 @@ def tidy_metrics_dir(path: Path, *, at_start: bool = False) -> None:
     files = [
         (file, int(match["pid"])) for file in path.glob("*.db") if (match := _FILE.match(file.name))
     ]
+    # At start, files under our own pid are a dead namesake's; later they are ours (and open:
+    # prometheus-client never re-creates a file it has opened).
     me = os.getpid()
     pids = {pid for _, pid in files}
-    alive = {pid for pid in pids if pid != me and _alive(pid)}
+    alive = {pid for pid in pids if (pid != me or not at_start) and _alive(pid)}
     for file, pid in files:
         if pid in alive:
             continue
