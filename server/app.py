@@ -24,7 +24,7 @@ from server.infra.config import Config, load_config
 from server.infra.db import create_pool
 from server.infra.job_queue import job_queue
 from server.infra.jsonio import OrjsonProvider
-from server.infra.logs import prepare_logging
+from server.infra.logs import current_request_id, prepare_logging
 from server.infra.paths import STATIC_DIR, TEMPLATES_DIR
 from server.infra.redis_clients import open_redis
 from server.infra.runtime import resolve_services_async
@@ -170,4 +170,8 @@ async def _close_connections() -> None:
 
 async def _template_globals() -> dict[str, object]:
     state = app_state()
-    return {"google_enabled": state.config.google_enabled, "app_env": state.config.app_env}
+    return {
+        "google_enabled": state.config.google_enabled,
+        "app_env": state.config.app_env,
+        "request_id": current_request_id(),  # quoted on error pages
+    }

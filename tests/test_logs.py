@@ -103,6 +103,10 @@ async def failing_app(live_app: LiveApp) -> AsyncIterator[RunningServer]:
     async def fails() -> None:
         raise RuntimeError("a bug")
 
+    @app.get("/test-only/page-fails")
+    async def page_fails() -> None:
+        raise RuntimeError("a bug on a page")
+
     server = await start_asgi(app)
     yield server
     await server.stop()
@@ -121,6 +125,14 @@ async def test_a_500_body_and_its_log_line_carry_the_request_id(
     errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
     assert [record.request_id for record in errors] == [request_id]
     assert "GET /api/test-only/fails" in errors[0].getMessage()
+
+
+async def test_a_500_page_quotes_the_request_id(failing_app: RunningServer) -> None:
+    async with httpx.AsyncClient(base_url=failing_app.url) as http:
+        response = await http.get("/test-only/page-fails", headers={"Accept": "text/html"})
+
+    assert response.status_code == 500
+    assert f"<code>{response.headers['x-request-id']}</code>" in response.text
 
 
 async def test_a_4xx_body_has_no_request_id(client: httpx.AsyncClient) -> None:
