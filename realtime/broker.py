@@ -22,7 +22,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from redis.asyncio import Redis
@@ -246,13 +246,19 @@ class Broker:
         handler = self._handlers.get(topic.kind)
         if handler is None:
             return
+        heard_at = time.monotonic()  # fan-out latency counts the handler's re-read too
         try:
             delivery = await handler(topic, data)
         except Exception:  # one bad message must not stop the broker for everyone
             log.exception("could not handle a message on %s", channel)
             delivery = Resync(time.monotonic())
         if delivery is not None:
-            self.deliver(topic, delivery)
+            self.deliver(topic, heard(delivery, heard_at))
+
+
+def heard(delivery: Delivery, at: float) -> Delivery:
+    """Frames stamped with when their message arrived from Redis (for fan-out latency)."""
+    return replace(delivery, received_at=at) if isinstance(delivery, Frames) else delivery
 
 
 async def _close_quietly(pubsub: Any) -> None:
