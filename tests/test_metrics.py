@@ -4,6 +4,7 @@ moving by exactly what happened, across several real processes sharing one metri
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from server.infra.metrics_dir import tidy_metrics_dir
 from tests.conftest import LiveApp, StartApp, make_provider
 from tests.support.booking import book, create_service, free_slots, tomorrow
 from tests.support.cli_process import (
@@ -299,3 +301,52 @@ async def _until(server: Running, check: Any, timeout: float) -> Samples:
             if check(samples):
                 return samples
             await asyncio.sleep(0.2)
+
+
+# --- The shared folder ------------------------------------------------------------------------
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def _files(folder: Path, *pids: int) -> None:
+    for pid in pids:
+        for kind in ("counter", "histogram", "gauge_livesum"):
+            (folder / f"{kind}_{pid}.db").write_bytes(b"")
+
+
+def test_a_process_starting_alone_empties_the_metrics_folder(tmp_path: Path) -> None:
+    dead = _dead_pid()
+    _files(tmp_path, dead, os.getpid())
+
+    tidy_metrics_dir(tmp_path, at_start=True)
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_beside_live_processes_only_dead_processes_live_gauges_go(tmp_path: Path) -> None:
+    dead, alive = _dead_pid(), os.getppid()
+    _files(tmp_path, dead, alive)
+
+    tidy_metrics_dir(tmp_path, at_start=True)
+
+    assert sorted(file.name for file in tmp_path.iterdir()) == sorted(
+        [
+            f"counter_{dead}.db",
+            f"histogram_{dead}.db",  # kept: the deployment's totals never go backwards
+            f"counter_{alive}.db",
+            f"histogram_{alive}.db",
+            f"gauge_livesum_{alive}.db",
+        ]
+    )
+
+
+def test_a_scrape_keeps_its_own_processes_files(tmp_path: Path) -> None:
+    _files(tmp_path, os.getpid())
+
+    tidy_metrics_dir(tmp_path)
+
+    assert len(list(tmp_path.iterdir())) == 3
