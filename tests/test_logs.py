@@ -19,6 +19,7 @@ from quart import Quart
 
 from jobs.notifications import deliver_outbox
 from server.app import create_app
+from server.edge.request_context import RequestContext
 from server.infra.logs import JsonFormatter, formatter_for, prepare_logging
 from server.webhooks.delivery import deliver_webhooks_due
 from tests.conftest import LiveApp, Mailbox, StartApp, make_provider
@@ -305,3 +306,33 @@ async def test_no_secret_of_a_whole_booking_reset_waitlist_and_webhook_flow_reac
         if value in written
     }
     assert leaked == {}
+
+
+async def _through_request_context(app: Any) -> None:
+    scope = {"type": "http", "method": "GET", "path": "/gone", "headers": [], "client": None}
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        raise AssertionError(f"nothing is sent: {message}")
+
+    await RequestContext(app, ())(scope, receive, send)
+
+
+async def test_a_request_the_client_gave_up_on_is_logged_499_and_a_crash_500(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def answers_nothing(scope: Any, receive: Any, send: Any) -> None:
+        return None
+
+    async def crashes(scope: Any, receive: Any, send: Any) -> None:
+        raise RuntimeError("crash")
+
+    with caplog.at_level(logging.INFO, logger="appointly.access"):
+        await _through_request_context(answers_nothing)
+        with pytest.raises(RuntimeError):
+            await _through_request_context(crashes)
+
+    statuses = [record.status for record in caplog.records if record.name == "appointly.access"]
+    assert statuses == [499, 500]

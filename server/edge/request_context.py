@@ -40,6 +40,8 @@ HEADER = b"x-request-id"
 # A proxy's id is believed only if it looks like one: no log injection, no megabyte header.
 VALID_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 UNMATCHED = "unmatched"
+# nginx's figure for "the client went away before an answer": not counted as our failure.
+CLIENT_CLOSED = 499
 METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
 # An unmatched path is logged (never a matched one: its template is), cut to this length.
 LOGGED_PATH_LIMIT = 200
@@ -61,7 +63,7 @@ class RequestContext:
         context = RequestLogContext(self._request_id(scope))
         token = enter_request(context)
         started = time.perf_counter()
-        status = 500  # unless the app answers
+        status = CLIENT_CLOSED  # unless the app answers (or fails)
         header = (HEADER, context.request_id.encode())
 
         async def send_with_id(message: dict[str, Any]) -> None:
@@ -73,10 +75,15 @@ class RequestContext:
             elif kind == "websocket.accept":
                 status = 101
                 message = {**message, "headers": [*message.get("headers", ()), header]}
+            elif kind == "websocket.close" and status == CLIENT_CLOSED:
+                status = 403  # refused before the handshake completed
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            status = 500
+            raise
         finally:
             _record(scope, context, status, time.perf_counter() - started)
             leave_request(token)
