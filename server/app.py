@@ -16,6 +16,7 @@ from server.edge.cors import install_cors
 from server.edge.errors import APIError, register_error_handlers
 from server.edge.forwarded import TrustedProxyHeaders
 from server.edge.hostile_input import install_input_checks
+from server.edge.metrics_listener import MetricsListener
 from server.edge.openapi import AppointlyOpenAPIProvider
 from server.edge.outages import install_outage_answers
 from server.edge.request_context import install_request_context
@@ -130,6 +131,8 @@ def create_app(config: Config | None = None) -> Quart:
     # Rate limits and access logs see the client's address, not the load balancer's.
     behind_proxies = TrustedProxyHeaders(app.asgi_app, config.forwarded_allow_ips)
     app.asgi_app = behind_proxies  # type: ignore[method-assign, assignment]
+    if config.metrics_bind:
+        app.asgi_app = MetricsListener(app.asgi_app, config.metrics_bind)  # type: ignore[method-assign, assignment]
     # Outermost: request ids, access log and HTTP metrics see the real peer and every answer.
     prepare_logging()
     install_request_context(app, config.forwarded_allow_ips)

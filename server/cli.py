@@ -15,6 +15,7 @@ import asyncpg
 
 # Nothing imported here may import prometheus_client (jobs, server.app, ... are imported where
 # used): main() chooses the metrics folder first (tests/test_metrics.py checks).
+from server.edge.metrics_listener import metrics_bind
 from server.infra.config import Config, ConfigError, data_dir_setting, load_config
 from server.infra.embedded import stop_embedded_if_unused
 from server.infra.logs import configure_logging
@@ -68,10 +69,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve = commands.add_parser("serve", help="run the web server")
     serve.add_argument("--bind", help="HOST:PORT (overrides hypercorn.toml)")
+    serve.add_argument(
+        "--metrics-bind", type=metrics_bind, help="HOST:PORT answering only /metrics, token-free"
+    )
     serve.set_defaults(handler=cmd_serve)
     commands.add_parser("worker", help="run the arq worker").set_defaults(handler=cmd_worker)
     run = commands.add_parser("run", help="migrate, then web and worker in the foreground")
     run.add_argument("--bind", help="HOST:PORT (overrides hypercorn.toml)")
+    run.add_argument(
+        "--metrics-bind", type=metrics_bind, help="HOST:PORT answering only /metrics, token-free"
+    )
     run.set_defaults(handler=cmd_run)
     commands.add_parser("seed-demo", help="create demo data (idempotent)").set_defaults(
         handler=cmd_seed_demo
@@ -99,6 +106,7 @@ def cmd_migrate(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     config = _with_bind_origin(resolve_services(config), args.bind)
+    config = config.with_changes(metrics_bind=args.metrics_bind)
     return asyncio.run(_serve(config, args.bind, start_worker=False))
 
 
@@ -128,6 +136,7 @@ def cmd_worker(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
     config = _with_bind_origin(resolve_services(config), args.bind)
+    config = config.with_changes(metrics_bind=args.metrics_bind)
     try:
         applied = asyncio.run(migrate(_database_url(config)))
         if applied:
@@ -149,6 +158,8 @@ async def _serve(config: Config, bind: str | None, *, start_worker: bool) -> int
     hypercorn_config = HypercornConfig.from_toml(str(HYPERCORN_TOML))
     if bind:
         hypercorn_config.bind = [bind]
+    if config.metrics_bind:
+        hypercorn_config.bind = [*hypercorn_config.bind, config.metrics_bind]
     # Hypercorn's lines go through our handler (LOG_FORMAT). Its access log stays off: it
     # prints raw paths and query strings (secrets); server/edge/request_context.py logs access.
     hypercorn_config.errorlog = logging.getLogger("hypercorn.error")

@@ -30,6 +30,7 @@ from tests.support.cli_process import (
     run_appointly,
     start_appointly,
 )
+from tests.support.serving import free_port
 from tests.support.sockets import watch_slots
 
 TOKEN = "the-scrapers-token"
@@ -350,3 +351,46 @@ def test_a_scrape_keeps_its_own_processes_files(tmp_path: Path) -> None:
     tidy_metrics_dir(tmp_path)
 
     assert len(list(tmp_path.iterdir())) == 3
+
+
+# --- --metrics-bind -----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+async def test_a_metrics_address_serves_only_metrics_and_without_a_token(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    env = appointly_env(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        APP_ENV="test",
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
+    )
+    private = f"127.0.0.1:{free_port()}"
+    server = await start_appointly(
+        "serve", "--metrics-bind", private, env=env, output=tmp_path / "serve.log"
+    )
+    try:
+        await server.wait_until_serving()
+        async with httpx.AsyncClient(base_url=f"http://{private}") as scraper:
+            scraped = await scraper.get("/metrics")
+            other = await scraper.get("/healthz")
+        async with server.client() as public:
+            refused = await public.get("/metrics")
+    finally:
+        await server.kill()
+
+    assert scraped.status_code == 200
+    assert value(parse(scraped.text), REQUESTS, route="/healthz", method="GET", status="200") >= 1
+    assert other.status_code == 404
+    assert refused.status_code == 404  # no METRICS_TOKEN: the public address has no /metrics
+
+
+async def test_a_malformed_metrics_address_is_refused_at_start(database_url: str) -> None:
+    env = appointly_env(DATABASE_URL=database_url, APP_ENV="test")
+
+    finished = await run_appointly("serve", "--metrics-bind", "no-port", env=env)
+
+    assert finished.status == 2
+    assert "--metrics-bind" in finished.stderr
+    assert_no_traceback(finished.stderr)

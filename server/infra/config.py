@@ -92,6 +92,8 @@ class Config:
     metrics_token: str | None = field(default=None, repr=False)
     # `text` or `json` (one object per line): server/infra/logs.py.
     log_format: str = "text"
+    # `--metrics-bind HOST:PORT`: an address answering only /metrics, token-free.
+    metrics_bind: str | None = None
 
     @property
     def base_origin(self) -> str:

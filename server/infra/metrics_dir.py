@@ -2,8 +2,10 @@
 mode), chosen before prometheus-client is first imported.
 
 `PROMETHEUS_MULTIPROC_DIR` if the operator set it (several `appointly` commands on one machine
-share it, so /metrics on any web process counts them all), else `APPOINTLY_DATA_DIR/metrics`,
-else a folder under the system's temporary directory.
+share it, so /metrics on any web process counts them all), else a folder under the system's
+temporary directory named after APPOINTLY_DATA_DIR's full path: the processes of one deployment
+(one data folder) share it, and the data folder itself is never touched (a deployment with
+service URLs may have none).
 
 At start, if no live process still writes to the folder, it is emptied: the deployment's
 counters start again from zero together, which Prometheus reads as one reset. If other
@@ -18,6 +20,7 @@ in the environment before that import.
 from __future__ import annotations
 
 import atexit
+import hashlib
 import os
 import re
 import sys
@@ -46,12 +49,8 @@ def use_metrics_dir(data_dir: Path) -> Path:
 
 
 def _default_dir(data_dir: Path) -> Path:
-    candidate = data_dir / "metrics"
-    try:
-        candidate.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return Path(tempfile.gettempdir()) / f"appointly-metrics-{os.getuid()}"
-    return candidate
+    deployment = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"appointly-metrics-{os.getuid()}-{deployment}"
 
 
 def tidy_metrics_dir(path: Path, *, at_start: bool = False) -> None:

@@ -21,6 +21,7 @@ from quart import Blueprint, Response, request
 from werkzeug.exceptions import NotFound
 
 from server.edge.errors import APIError
+from server.edge.metrics_listener import LISTENER_KEY
 from server.infra import metrics
 from server.infra.metrics_dir import ENV, tidy_metrics_dir
 from server.infra.pool_gauges import sample_pools
@@ -33,7 +34,8 @@ blueprint = Blueprint("metrics", __name__)
 @blueprint.get("/metrics")
 async def get_metrics() -> Response:
     """Prometheus text format, with `Authorization: Bearer METRICS_TOKEN`."""
-    _require_scraper(config().metrics_token)
+    if not request.scope.get(LISTENER_KEY):  # the private --metrics-bind address needs none
+        _require_scraper(config().metrics_token)
     backlog = await select_outbox_backlog(await db())
     await release_db()
     sample_pools()
