@@ -4,19 +4,24 @@ holds, refunds, e-mails, webhook deliveries, job runs (this process's own regist
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from prometheus_client import REGISTRY
 
+from jobs.busy_calendars import sync_due_calendars
 from jobs.context import JobContext
 from jobs.job_metrics import counted_job
 from jobs.notifications import deliver_outbox
 from jobs.payments import expire_unpaid_holds, make_due_refunds
+from server.notifications.reminders import queue_due_reminders
 from server.webhooks.delivery import deliver_webhooks_due
 from tests.conftest import LiveApp
 from tests.support.booking import book, free_slots, tomorrow
+from tests.support.serving import free_port
 from tests.support.stripe_checkout import expire_session
 from tests.support.stripe_stub import StripeStandIn
 from tests.support.stripe_webhooks import (
@@ -168,3 +173,47 @@ async def test_a_job_is_counted_by_name_and_outcome(job_ctx: JobContext) -> None
         await counted_job(broken_job)(job_ctx)
 
     assert (ok.moved, failed.moved, timed.moved) == (1, 1, 1)
+
+
+async def test_a_reminder_is_counted_with_how_late_it_was_queued(
+    live_app: LiveApp,
+    client: httpx.AsyncClient,
+    guest: httpx.AsyncClient,
+    service: dict[str, Any],
+    db: asyncpg.Connection,
+    db_pool: Any,
+) -> None:
+    reminders = Reading("appointly_reminders_sent_total")
+    lateness = Reading("appointly_reminder_lateness_seconds_sum")
+    slot = (await free_slots(guest, service["id"], tomorrow()))[0]
+    assert (await book(guest, slot["id"])).status_code == 201
+    assert (await client.post(f"/api/appointments/{slot['id']}/confirm")).status_code == 200
+    starts_at: datetime = await db.fetchval(
+        "UPDATE appointments SET booked_at = now() - interval '3 days' WHERE id = $1::uuid"
+        " RETURNING starts_at",
+        slot["id"],
+    )
+    day_before = starts_at - timedelta(minutes=live_app.config.reminder_offsets[0])
+
+    queued = await queue_due_reminders(
+        db_pool, live_app.config, now=day_before + timedelta(minutes=3)
+    )
+
+    assert queued == 2  # the customer's e-mail and the provider's
+    assert reminders.moved == 1
+    assert lateness.moved == pytest.approx(180)
+
+
+async def test_a_busy_calendar_that_cannot_be_fetched_is_counted_as_a_failed_sync(
+    client: httpx.AsyncClient, service: dict[str, Any], job_ctx: JobContext
+) -> None:
+    failures = Reading("appointly_calendar_sync_failures_total", kind="busy_feed")
+    nobody_listens = f"http://127.0.0.1:{free_port()}/busy.ics"
+    put = await client.put("/api/providers/me/busy-calendars", json={"urls": [nobody_listens]})
+    assert put.status_code == 200, put.text
+
+    await sync_due_calendars(job_ctx, datetime.now(UTC) + timedelta(minutes=11))
+
+    [calendar] = (await client.get("/api/providers/me/busy-calendars")).json()["busy_calendars"]
+    assert calendar["last_error"]
+    assert failures.moved == 1
