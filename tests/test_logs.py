@@ -20,6 +20,7 @@ from quart import Quart
 from jobs.notifications import deliver_outbox
 from server.app import create_app
 from server.edge.request_context import RequestContext
+from server.infra.config import ConfigError, load_config
 from server.infra.logs import JsonFormatter, formatter_for, prepare_logging
 from server.webhooks.delivery import deliver_webhooks_due
 from tests.conftest import LiveApp, Mailbox, StartApp, make_provider
@@ -336,3 +337,12 @@ async def test_a_request_the_client_gave_up_on_is_logged_499_and_a_crash_500(
 
     statuses = [record.status for record in caplog.records if record.name == "appointly.access"]
     assert statuses == [499, 500]
+
+
+def test_log_format_and_metrics_token_are_read_and_checked() -> None:
+    config = load_config({"LOG_FORMAT": "JSON", "METRICS_TOKEN": " scrape-me "})
+    assert (config.log_format, config.metrics_token) == ("json", "scrape-me")
+    assert "scrape-me" not in repr(config)
+    assert load_config({}).log_format == "text"
+    with pytest.raises(ConfigError, match="LOG_FORMAT"):
+        load_config({"LOG_FORMAT": "xml"})
