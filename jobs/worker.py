@@ -8,6 +8,7 @@ from arq import cron, func
 
 from jobs.caldav import push_caldav, sync_caldav
 from jobs.context import JobContext, close_context, open_context
+from jobs.job_metrics import count_every_job
 from jobs.notifications import deliver_outbox
 from jobs.periodic import (
     expire_holds,
@@ -85,4 +86,4 @@ def worker_settings(config: Config) -> type:
         queue_name = QUEUE_NAME
         max_jobs = 20
 
-    return WorkerSettings
+    return count_every_job(WorkerSettings)

@@ -26,7 +26,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from redis.asyncio import Redis
@@ -35,6 +35,7 @@ from redis.exceptions import RedisError
 from realtime.channels import PATTERNS, Topic, channel_of, topic_of
 from realtime.cluster_publisher import is_cluster
 from realtime.sharded_pubsub import ShardedSubscriber
+from server.infra.metrics import REDIS_RECONNECTS
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ class Frames:
     every socket."""
 
     items: tuple[tuple[Any, str], ...]
+    received_at: float = field(default_factory=time.monotonic, compare=False)  # fan-out latency
 
 
 Delivery = Frames | Resync
@@ -198,6 +200,7 @@ class Broker:
                 await self._listen()
             except (RedisError, OSError, TimeoutError, LostConnection) as error:
                 log.warning("lost the Redis subscription (%s); reconnecting", error)
+                REDIS_RECONNECTS.inc()
             if self.subscribed.is_set():
                 backoff = FIRST_BACKOFF  # that connection worked: the next try comes quickly
             self.subscribed.clear()
@@ -293,13 +296,19 @@ class Broker:
         handler = self._handlers.get(topic.kind)
         if handler is None:
             return
+        heard_at = time.monotonic()  # fan-out latency counts the handler's re-read too
         try:
             delivery = await handler(topic, data)
         except Exception:  # one bad message must not stop the broker for everyone
             log.exception("could not handle a message on %s", channel)
             delivery = Resync(time.monotonic())
         if delivery is not None:
-            self.deliver(topic, delivery)
+            self.deliver(topic, heard(delivery, heard_at))
+
+
+def heard(delivery: Delivery, at: float) -> Delivery:
+    """Frames stamped with when their message arrived from Redis (for fan-out latency)."""
+    return replace(delivery, received_at=at) if isinstance(delivery, Frames) else delivery
 
 
 async def _close_quietly(pubsub: Any) -> None:

@@ -25,6 +25,13 @@ from server.domain.slots import local_today
 from server.edge.client_limits import refuse_socket_floods
 from server.edge.errors import APIError
 from server.infra.db import DATABASE_OUTAGES, create_pool
+from server.infra.socket_metrics import (
+    count_frame,
+    count_resync,
+    count_slow_close,
+    counted_socket,
+    observe_fanout,
+)
 from server.infra.state import app_state, config, db, release_db
 from server.models.providers import select_provider_by_user
 from server.models.services import Service, select_service
@@ -101,6 +108,7 @@ async def stop_realtime() -> None:
 
 
 @blueprint.websocket("/ws/services/<service_id>/slots")
+@counted_socket("slots")
 async def ws_service_slots(service_id: str) -> None:
     """A snapshot of the service's slots in `from`..`to`, then each change as it commits."""
     await websocket.accept()
@@ -161,9 +169,11 @@ async def _relay(
         try:
             delivery = await subscription.next()
         except SubscriberOverflow:
+            count_slow_close()
             await websocket.close(CLOSE_TRY_AGAIN_LATER, "Too far behind; reconnect.")
             return
         if isinstance(delivery, Resync):
+            count_resync()
             await _send(
                 await feed.snapshot(service_id, zone, first, last, not_before=delivery.requested_at)
             )
@@ -171,14 +181,17 @@ async def _relay(
         for day, text in delivery.items:
             if day is None or first <= day <= last:
                 await _send(text)
+        observe_fanout(delivery.received_at)
 
 
 async def _send(text: str) -> None:
     async with asyncio.timeout(SEND_TIMEOUT):
         await websocket.send(text)
+    count_frame()
 
 
 @blueprint.websocket("/ws/provider")
+@counted_socket("provider")
 async def ws_provider() -> Response | None:
     """Every change to the signed-in provider's appointments, from any server process;
     closed with 4401 once the session it was opened with is revoked."""
@@ -219,12 +232,15 @@ async def _relay_alerts(subscription: Subscription) -> None:
         try:
             delivery = await subscription.next()
         except SubscriberOverflow:
+            count_slow_close()
             await websocket.close(CLOSE_TRY_AGAIN_LATER, "Too far behind; reconnect.")
             return
         if isinstance(delivery, Resync):
             # Alerts published while this process had no Redis are gone: the page reloads
             # its lists rather than trusting them.
+            count_resync()
             await _send('{"type":"resync"}')
             continue
         for _, text in delivery.items:
             await _send(text)
+        observe_fanout(delivery.received_at)

@@ -27,6 +27,7 @@ from realtime.sockets import (
 from server.auth.session_user import optional_user
 from server.edge.client_limits import refuse_socket_floods
 from server.infra.db import DATABASE_OUTAGES
+from server.infra.socket_metrics import count_frame, count_resync, count_slow_close, counted_socket
 from server.infra.state import config, release_db
 from server.models.waitlist import WaitlistEntry, select_entry
 from server.usecases.waitlist import may_manage
@@ -38,6 +39,7 @@ blueprint.before_websocket(refuse_socket_floods)
 
 
 @blueprint.websocket("/ws/waitlist/<entry_id>")
+@counted_socket("waitlist")
 async def ws_waitlist(entry_id: str) -> None:
     """The entry on connect and on every change, for the holder of its key (or the signed-in
     customer who joined, from Appointly's own pages); anyone else: closed with 4404."""
@@ -86,6 +88,7 @@ async def _relay(subscription: Subscription, first: WaitlistEntry) -> None:
         if frame != sent:
             async with asyncio.timeout(SEND_TIMEOUT):
                 await websocket.send(frame.decode())
+            count_frame()
             sent = frame
         if not await _wait_for_day(subscription, day):
             return
@@ -97,9 +100,11 @@ async def _wait_for_day(subscription: Subscription, day: str) -> bool:
         try:
             delivery = await subscription.next()
         except SubscriberOverflow:
+            count_slow_close()
             await websocket.close(CLOSE_TRY_AGAIN_LATER, "Too far behind; reconnect.")
             return False
         if isinstance(delivery, Resync):
+            count_resync()
             return True
         if isinstance(delivery, Frames) and any(text == day for _, text in delivery.items):
             return True

@@ -16,13 +16,16 @@ from server.edge.cors import install_cors
 from server.edge.errors import APIError, register_error_handlers
 from server.edge.forwarded import TrustedProxyHeaders
 from server.edge.hostile_input import install_input_checks
+from server.edge.metrics_listener import MetricsListener
 from server.edge.openapi import AppointlyOpenAPIProvider
 from server.edge.outages import install_outage_answers
+from server.edge.request_context import install_request_context
 from server.edge.security import install_security
 from server.infra.config import Config, load_config
 from server.infra.db import create_pool
 from server.infra.job_queue import job_queue
 from server.infra.jsonio import OrjsonProvider
+from server.infra.logs import current_request_id, prepare_logging
 from server.infra.paths import STATIC_DIR, TEMPLATES_DIR
 from server.infra.redis_clients import open_publisher, open_redis, open_subscriber_redis
 from server.infra.runtime import resolve_services_async
@@ -41,6 +44,7 @@ from server.routes import (
     dashboard,
     google,
     health,
+    metrics,
     pages,
     provider_webhooks,
     providers,
@@ -54,6 +58,7 @@ from server.usecases.waitlist_offers import use_offer_settings
 
 BLUEPRINTS = (
     health,
+    metrics,
     auth,
     account_recovery,
     google,
@@ -130,6 +135,11 @@ def create_app(config: Config | None = None) -> Quart:
     # Rate limits and access logs see the client's address, not the load balancer's.
     behind_proxies = TrustedProxyHeaders(app.asgi_app, config.forwarded_allow_ips)
     app.asgi_app = behind_proxies  # type: ignore[method-assign, assignment]
+    if config.metrics_bind:
+        app.asgi_app = MetricsListener(app.asgi_app, config.metrics_bind)  # type: ignore[method-assign, assignment]
+    # Outermost: request ids, access log and HTTP metrics see the real peer and every answer.
+    prepare_logging()
+    install_request_context(app, config.forwarded_allow_ips)
     app.teardown_request(release_db)
     app.teardown_websocket(release_db)
     app.before_serving(_open_connections)
@@ -172,4 +182,8 @@ async def _close_connections() -> None:
 
 async def _template_globals() -> dict[str, object]:
     state = app_state()
-    return {"google_enabled": state.config.google_enabled, "app_env": state.config.app_env}
+    return {
+        "google_enabled": state.config.google_enabled,
+        "app_env": state.config.app_env,
+        "request_id": current_request_id(),  # quoted on error pages
+    }

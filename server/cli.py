@@ -13,9 +13,13 @@ from typing import NoReturn
 
 import asyncpg
 
-from jobs.periodic import PERIODIC_JOBS
-from server.infra.config import Config, ConfigError, load_config
+# Nothing imported here may import prometheus_client (jobs, server.app, ... are imported where
+# used): main() chooses the metrics folder first (tests/test_metrics.py checks).
+from server.edge.metrics_listener import metrics_bind
+from server.infra.config import Config, ConfigError, data_dir_setting, load_config
 from server.infra.embedded import stop_embedded_if_unused
+from server.infra.logs import configure_logging
+from server.infra.metrics_dir import use_metrics_dir
 from server.infra.migrations import MigrationError, migrate
 from server.infra.paths import HYPERCORN_TOML
 from server.infra.runtime import resolve_services
@@ -32,15 +36,14 @@ class CommandError(RuntimeError):
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    use_metrics_dir(data_dir_setting())  # first: before anything imports prometheus_client
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     try:
         config = load_config()
     except ConfigError as error:
         parser.exit(2, f"appointly: configuration error: {error}\n")
+    configure_logging(config.log_format)
     try:
         status = args.handler(config, args)
     except MigrationError as error:
@@ -66,14 +69,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve = commands.add_parser("serve", help="run the web server")
     serve.add_argument("--bind", help="HOST:PORT (overrides hypercorn.toml)")
+    serve.add_argument(
+        "--metrics-bind", type=metrics_bind, help="HOST:PORT answering only /metrics, token-free"
+    )
     serve.set_defaults(handler=cmd_serve)
     commands.add_parser("worker", help="run the arq worker").set_defaults(handler=cmd_worker)
     run = commands.add_parser("run", help="migrate, then web and worker in the foreground")
     run.add_argument("--bind", help="HOST:PORT (overrides hypercorn.toml)")
+    run.add_argument(
+        "--metrics-bind", type=metrics_bind, help="HOST:PORT answering only /metrics, token-free"
+    )
     run.set_defaults(handler=cmd_run)
     commands.add_parser("seed-demo", help="create demo data (idempotent)").set_defaults(
         handler=cmd_seed_demo
     )
+    from jobs.periodic import PERIODIC_JOBS
+
     run_job = commands.add_parser("run-job", help="run one periodic job once now")
     run_job.add_argument("name", choices=tuple(PERIODIC_JOBS))
     run_job.set_defaults(handler=cmd_run_job)
@@ -95,6 +106,7 @@ def cmd_migrate(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     config = _with_bind_origin(resolve_services(config), args.bind)
+    config = config.with_changes(metrics_bind=args.metrics_bind)
     return asyncio.run(_serve(config, args.bind, start_worker=False))
 
 
@@ -124,6 +136,7 @@ def cmd_worker(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
     config = _with_bind_origin(resolve_services(config), args.bind)
+    config = config.with_changes(metrics_bind=args.metrics_bind)
     try:
         applied = asyncio.run(migrate(_database_url(config)))
         if applied:
@@ -145,9 +158,12 @@ async def _serve(config: Config, bind: str | None, *, start_worker: bool) -> int
     hypercorn_config = HypercornConfig.from_toml(str(HYPERCORN_TOML))
     if bind:
         hypercorn_config.bind = [bind]
-    # Hypercorn writes its own log lines; passing them to the root logger too prints them twice.
-    for name in ("hypercorn.error", "hypercorn.access"):
-        logging.getLogger(name).propagate = False
+    if config.metrics_bind:
+        hypercorn_config.bind = [*hypercorn_config.bind, config.metrics_bind]
+    # Hypercorn's lines go through our handler (LOG_FORMAT). Its access log stays off: it
+    # prints raw paths and query strings (secrets); server/edge/request_context.py logs access.
+    hypercorn_config.errorlog = logging.getLogger("hypercorn.error")
+    hypercorn_config.accesslog = None
     stop = _stop_on_signals()
     worker = await _start_worker(config) if start_worker else None
     watcher = asyncio.create_task(_watch_worker(worker, stop)) if worker else None
@@ -239,12 +255,14 @@ def cmd_seed_demo(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_run_job(config: Config, args: argparse.Namespace) -> int:
     from jobs.context import close_context, open_context
+    from jobs.job_metrics import counted_job
+    from jobs.periodic import PERIODIC_JOBS
 
     async def run_once() -> object:
         ctx: dict[str, object] = {}
         await open_context(ctx, config)
         try:
-            return await PERIODIC_JOBS[args.name](ctx)
+            return await counted_job(PERIODIC_JOBS[args.name])(ctx)
         finally:
             await close_context(ctx)
 

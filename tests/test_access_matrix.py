@@ -136,6 +136,8 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/healthz"): Access(200, 200, 200, 200, 200, 200),
     ("GET", "/openapi.json"): Access(200, 200, 200, 200, 200, 200),
     ("GET", "/docs"): Access(200, 200, 200, 200, 200, 200),
+    # Not for sessions: only METRICS_TOKEN opens it, and this app has none (tests/test_metrics.py).
+    ("GET", "/metrics"): Access(404, 404, 404, 404, 404, 404),
     ("GET", "/redocs"): Access(200, 200, 200, 200, 200, 200),
     ("GET", "/scalar"): Access(200, 200, 200, 200, 200, 200),
     ("GET", "/auth/google"): Access(302, 302, 302, 302, 302, 302),

@@ -72,7 +72,7 @@ async def test_every_error_answer_is_documented_with_the_contracts_error_body(
     assert error_body["required"] == ["error"]
     detail = document["components"]["schemas"]["ErrorDetail"]
     assert set(detail["required"]) == {"code", "message"}
-    assert set(detail["properties"]) == {"code", "message", "fields"}
+    assert set(detail["properties"]) == {"code", "message", "fields", "request_id"}
     for path, item in document["paths"].items():
         for method, operation in item.items():
             for status, response in operation["responses"].items():

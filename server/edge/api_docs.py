@@ -53,10 +53,14 @@ class ErrorDetail(BaseModel):
         default_factory=dict,
         description="Present when specific fields are wrong: field name → what is wrong.",
     )
+    request_id: str | None = Field(
+        default=None,
+        description="On a 5xx answer: the request's id (its X-Request-ID), found in the logs.",
+    )
 
 
 class ErrorBody(BaseModel):
-    """The body of every 4xx answer."""
+    """The body of every 4xx and 5xx answer."""
 
     error: ErrorDetail
 

@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from server.domain.rules import RuleBroken
 from server.infra.jsonio import json_response
+from server.infra.logs import current_request_id
 
 log = logging.getLogger(__name__)
 
@@ -75,11 +76,14 @@ def error_body(code: str, message: str, fields: dict[str, str] | None = None) ->
 
 
 def request_line() -> str:
-    """`GET /path`, or `WEBSOCKET /ws/…`, for the log: error handlers run for WebSocket
-    routes too, where there is no `request` to read."""
+    """`GET /route/<template>`, or `WEBSOCKET /ws/…`, for the log: error handlers run for
+    WebSocket routes too, where there is no `request` to read. The template, not the path:
+    some paths carry a secret (`/calendar/<token>.ics`)."""
     if has_websocket_context():
-        return f"WEBSOCKET {websocket.path}"
-    return f"{request.method} {request.path}"
+        rule = websocket.url_rule
+        return f"WEBSOCKET {rule.rule if rule is not None else 'unmatched'}"
+    rule = request.url_rule
+    return f"{request.method} {rule.rule if rule is not None else 'unmatched'}"
 
 
 def _wants_json() -> bool:
@@ -94,7 +98,12 @@ def _wants_json() -> bool:
 
 
 def api_error_response(error: APIError) -> Response:
-    response = json_response(error_body(error.code, error.message, error.fields), error.status)
+    body = error_body(error.code, error.message, error.fields)
+    request_id = current_request_id()
+    if error.status >= 500 and request_id is not None:
+        # What the operator greps the log for when a client reports the failure.
+        body["error"]["request_id"] = request_id
+    response = json_response(body, error.status)
     response.headers.update(error.headers)
     return response
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 APP_ENVS = ("development", "test", "production")
+LOG_FORMATS = ("text", "json")
 # A year ahead is already absurd for a reminder; the bound keeps datetime arithmetic in range.
 MAX_REMINDER_MINUTES = 366 * 24 * 60
 DEFAULT_DISCOVERY_URL = "https://accounts.google.com/.well-known/openid-configuration"
@@ -91,6 +92,12 @@ class Config:
     busy_sync_minutes: int = 10
     # Operators who may open /admin (lower-cased); their addresses must be verified too.
     admin_emails: frozenset[str] = frozenset()
+    # The bearer token /metrics requires; None: /metrics answers 404.
+    metrics_token: str | None = field(default=None, repr=False)
+    # `text` or `json` (one object per line): server/infra/logs.py.
+    log_format: str = "text"
+    # `--metrics-bind HOST:PORT`: an address answering only /metrics, token-free.
+    metrics_bind: str | None = None
 
     @property
     def base_origin(self) -> str:
@@ -145,7 +152,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         database_url=_optional_url(env, "DATABASE_URL", ("postgres", "postgresql")),
         redis_url=_optional_url(env, "REDIS_URL", ("redis", "rediss", "unix")),
         redis_pubsub_url=_optional_url(env, "REDIS_PUBSUB_URL", ("redis", "rediss", "unix")),
-        data_dir=Path(env.get("APPOINTLY_DATA_DIR") or ".appointly"),
+        data_dir=data_dir_setting(env),
         base_url=base_url,
         app_env=app_env,
         smtp_host=env.get("SMTP_HOST") or None,
@@ -176,6 +183,8 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         waitlist_offer_minutes=_int(env, "WAITLIST_OFFER_MINUTES", 15, 1, 24 * 60),
         busy_sync_minutes=_int(env, "BUSY_SYNC_MINUTES", 10, 1, 24 * 60),
         admin_emails=_emails(env, "APPOINTLY_ADMIN_EMAILS"),
+        metrics_token=(env.get("METRICS_TOKEN") or "").strip() or None,
+        log_format=_log_format(env),
     )
     if config.stripe_enabled and not config.stripe_webhook_secrets:
         raise ConfigError(
@@ -198,6 +207,19 @@ def _emails(env: Mapping[str, str], name: str) -> frozenset[str]:
             raise ConfigError(f"{name} must list e-mail addresses, not {part.strip()!r}")
         found.add(address)
     return frozenset(found)
+
+
+def data_dir_setting(environ: Mapping[str, str] | None = None) -> Path:
+    """APPOINTLY_DATA_DIR, read alone (the cli needs it before anything else is loaded)."""
+    env = os.environ if environ is None else environ
+    return Path(env.get("APPOINTLY_DATA_DIR") or ".appointly")
+
+
+def _log_format(env: Mapping[str, str]) -> str:
+    raw = (env.get("LOG_FORMAT") or "text").strip().lower()
+    if raw not in LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {raw!r}")
+    return raw
 
 
 def _secret_list(raw: str | None) -> tuple[str, ...]:

@@ -7,6 +7,8 @@ from typing import Any
 import asyncpg
 import orjson
 
+from server.infra.pool_gauges import watch_pool
+
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for type_name in ("json", "jsonb"):
@@ -32,7 +34,7 @@ async def create_pool(
     client gives up waiting a moment later (the server may be the one that is stuck), so no
     query holds a connection for ever.
     """
-    return await asyncpg.create_pool(
+    pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
@@ -41,6 +43,8 @@ async def create_pool(
         command_timeout=statement_timeout + 1,
         server_settings={"statement_timeout": str(round(statement_timeout * 1000))},
     )
+    watch_pool(pool)
+    return pool
 
 
 # What PostgreSQL being away or overloaded looks like to a caller: no connection (refused,

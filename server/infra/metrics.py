@@ -123,3 +123,9 @@ DB_POOL_WAITING = Gauge(
     "Callers waiting for a database connection, summed over live processes.",
     multiprocess_mode="livesum",
 )
+
+# --- Read from the database at scrape time (server/routes/metrics.py) -----------------------
+OUTBOX_PENDING = "appointly_outbox_pending"
+OUTBOX_PENDING_HELP = "Messages waiting in the outbox (not held for payment), by kind."
+OUTBOX_OLDEST_DUE_AGE = "appointly_outbox_oldest_due_age_seconds"
+OUTBOX_OLDEST_DUE_AGE_HELP = "How long the oldest message that is due has waited (0: none due)."

@@ -26,6 +26,7 @@ import asyncpg
 
 from server.infra.config import Config
 from server.infra.job_queue import retry_delay
+from server.infra.metrics import MESSAGES_SENT
 from server.notifications.mailer import Mailer, build_email
 from server.notifications.sms import SmsSender, SmsUnavailable
 
@@ -241,10 +242,16 @@ async def _send_batch(
                 if error is None:
                     await mark_sent(conn, message, now or datetime.now().astimezone())
                     sent += 1
+                    MESSAGES_SENT.labels(message.channel, "sent").inc()
                 else:
                     log.warning("outbox %s to %s failed: %s", message.id, message.recipient, error)
                     await mark_failed(conn, message, error, moment)
+                    MESSAGES_SENT.labels(message.channel, _failure(message)).inc()
     return sent
+
+
+def _failure(message: OutboxMessage) -> str:
+    return "failed" if message.attempts >= MAX_ATTEMPTS else "retry"
 
 
 async def _still_ours(pool: Any, message: OutboxMessage, now: datetime, lease: timedelta) -> bool:

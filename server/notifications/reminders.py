@@ -14,13 +14,14 @@ sending.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from server.infra.config import Config
+from server.infra.metrics import REMINDER_LATENESS, REMINDERS_SENT
 from server.models.appointments import (
     APPOINTMENT_COLUMNS,
     APPOINTMENT_FROM,
@@ -149,6 +150,14 @@ async def queue_reminder(
     return sum(queued)
 
 
+def _count_reminders(batch: list[DueReminder], now: datetime) -> None:
+    """After the batch's commit: each reminder queued, and how late past its due moment."""
+    for due in batch:
+        due_at = due.appointment.starts_at - timedelta(minutes=due.offset_minutes)
+        REMINDERS_SENT.inc()
+        REMINDER_LATENESS.observe(max((now - due_at).total_seconds(), 0.0))
+
+
 async def queue_due_reminders(pool: Any, config: Config, *, now: datetime) -> int:
     """Queue every reminder due at `now`; returns how many messages were queued. Safe to run
     in two workers at once, and after a worker died mid-run."""
@@ -162,5 +171,6 @@ async def queue_due_reminders(pool: Any, config: Config, *, now: datetime) -> in
             for due in batch:
                 address = addresses[due.appointment.provider_user_id]
                 queued += await queue_reminder(conn, due, address, config)
+        _count_reminders(batch, now)
         if len(batch) < BATCH_SIZE:
             return queued

@@ -21,6 +21,7 @@ from server.calendars.ics_busy import busy_intervals
 from server.calendars.public_urls import check_public_host, check_url_syntax
 from server.domain.rules import RuleBroken
 from server.infra.config import Config
+from server.infra.metrics import CALENDAR_SYNC_FAILURES
 from server.models import busy_calendars
 from server.models.busy_calendars import BusyCalendar
 from server.models.providers import Provider
@@ -104,6 +105,7 @@ async def sync_calendar(
     )
     if fetched.error is not None:
         await busy_calendars.record_error(conn, calendar.id, fetched.error)
+        CALENDAR_SYNC_FAILURES.labels("busy_feed").inc()
         log.info("busy calendar %s failed: %s", calendar.id, fetched.error)
         return Effects()
     if fetched.not_modified or fetched.body is None:
@@ -122,6 +124,7 @@ async def sync_calendar(
         )
     except RuleBroken as rule:
         await busy_calendars.record_error(conn, calendar.id, rule.message)
+        CALENDAR_SYNC_FAILURES.labels("busy_feed").inc()
         return Effects()
     async with conn.transaction():
         still_there = await busy_calendars.record_success(

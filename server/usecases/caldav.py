@@ -29,6 +29,7 @@ from server.domain.appointments import Status
 from server.domain.rules import RuleBroken
 from server.infra.config import Config
 from server.infra.job_queue import retry_delay
+from server.infra.metrics import CALENDAR_SYNC_FAILURES
 from server.infra.secret_box import SecretUnreadable, decrypt_secret, encrypt_secret
 from server.models import caldav as rows
 from server.models.appointments import Appointment, select_appointment
@@ -143,6 +144,7 @@ async def _push_one(pool: Any, config: Config, push: CalDAVPush, now: datetime) 
             log.warning("caldav push of %s failed: %s", push.appointment_id, error)
             await rows.retry_push(conn, push, error, now + delay)
             await rows.record_sync(conn, account, now=now, error=error)
+            CALENDAR_SYNC_FAILURES.labels("caldav_push").inc()
     return 1 if error is None else 0
 
 
@@ -199,6 +201,7 @@ async def sync_calendar(
     except (CalDAVRefused, CalDAVUnreachable, SecretUnreadable, RuleBroken) as error:
         async with pool.acquire() as conn:
             await rows.record_sync(conn, account, now=moment, error=str(error))
+        CALENDAR_SYNC_FAILURES.labels("caldav_pull").inc()
         return None
     effects = Effects()
     async with pool.acquire() as conn:

@@ -18,6 +18,7 @@ import asyncpg
 from server.domain.appointments import FREES_SLOT, Move, PaymentStatus, Status
 from server.domain.rules import RuleBroken
 from server.edge.errors import APIError
+from server.infra.metrics import HOLDS_EXPIRED, PAYMENTS_RECORDED
 from server.models import appointments, payments, refunds
 from server.models.appointments import Appointment
 from server.notifications.outbox import DELIVERY_JOB, release_held
@@ -84,6 +85,7 @@ async def record_payment(
     paid = await appointments.select_appointment(conn, booking.id)
     assert paid is not None
     await queue_webhook_event(conn, paid, "booking.paid")
+    effects.count(PAYMENTS_RECORDED)
     effects.appointment_changed(paid.provider_id, PAID_EVENT, paid.to_json())
     effects.nudge(DELIVERY_JOB)
 
@@ -129,6 +131,7 @@ async def release_hold(
         return False
     await payments.mark_checkout_closed(conn, appointment_id)
     effects.add(result.effects)
+    effects.count(HOLDS_EXPIRED)
     return True
 
 

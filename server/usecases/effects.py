@@ -18,6 +18,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from prometheus_client import Counter
 from redis.asyncio import Redis
 
 from realtime.cluster_publisher import Publisher
@@ -63,6 +64,8 @@ class Effects:
     job_nudges: list[str] = field(default_factory=list)
     # (service id, day) whose waitlist changed: that day's waitlist sockets re-read.
     waitlist_days: list[tuple[UUID, date]] = field(default_factory=list)
+    # Metrics counted once the change is committed (a rolled-back change counts nothing).
+    counts: list[Counter] = field(default_factory=list)
 
     def slots_changed(
         self,
@@ -109,6 +112,10 @@ class Effects:
         if job_name not in self.job_nudges:
             self.job_nudges.append(job_name)
 
+    def count(self, counter: Counter) -> None:
+        """`counter` (a label-bound child of server/infra/metrics.py's) goes up by one."""
+        self.counts.append(counter)
+
     def add(self, other: Effects) -> Effects:
         """Append `other`'s effects to these (a use case calling another); returns self."""
         self.slot_changes.extend(other.slot_changes)
@@ -117,6 +124,7 @@ class Effects:
             self.nudge(job_name)
         for service_id, day in other.waitlist_days:
             self.waitlist_changed(service_id, day)
+        self.counts.extend(other.counts)
         return self
 
     def __bool__(self) -> bool:
@@ -131,6 +139,8 @@ async def run_effects(effects: Effects, redis: Publisher | None, jobs: Redis | N
     `redis` publishes (None: nothing is published), `jobs` is the arq client (None: the
     worker's sweeps pick the work up). Never raises for Redis trouble.
     """
+    for counter in effects.counts:
+        counter.inc()
     for change in effects.slot_changes:
         await publish_slot_changes(
             redis,

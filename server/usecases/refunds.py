@@ -20,6 +20,7 @@ import stripe
 
 from server.domain.appointments import FREES_SLOT, PaymentStatus
 from server.infra.job_queue import retry_delay
+from server.infra.metrics import REFUNDS
 from server.models import payments, refunds
 from server.models.appointments import Appointment
 from server.models.refunds import Refund
@@ -64,6 +65,7 @@ async def record_refund_outcome(
 ) -> None:
     if outcome.succeeded:
         await record_refund_succeeded(conn, refund.appointment_id, outcome.stripe_refund_id)
+        REFUNDS.labels("succeeded").inc()
         log.info("refunded booking %s (%s)", refund.appointment_id, outcome.stripe_refund_id)
         return
     gave_up = refund.attempts >= MAX_ATTEMPTS
@@ -79,6 +81,7 @@ async def record_refund_outcome(
         # next attempt asks afresh; after a network error it repeats the same request.
         next_idempotency_key=next_idempotency_key(refund) if outcome.stripe_answered else None,
     )
+    REFUNDS.labels("gave_up" if gave_up else "retry").inc()
     log.warning(
         "refund of booking %s failed (attempt %d%s): %s",
         refund.appointment_id,

@@ -26,12 +26,16 @@ from server.domain.rules import RuleBroken
 from server.infra.config import Config
 from server.infra.job_queue import retry_delay
 from server.infra.jsonio import dumps
+from server.infra.metrics import WEBHOOK_DELIVERIES
 from server.infra.secret_box import SecretUnreadable, decrypt_secret
 from server.models import webhooks
 from server.models.webhooks import DueDelivery
 from server.webhooks.signing import SECRET_PURPOSE, SIGNATURE_HEADER, signature
 
 log = logging.getLogger(__name__)
+
+# A recorded status, as appointly_webhook_deliveries_total names the attempt's outcome.
+_OUTCOMES = {"delivered": "delivered", "pending": "retry", "failed": "gave_up"}
 
 LEASE = timedelta(minutes=2)
 BATCH_SIZE = 20
@@ -172,3 +176,4 @@ class _Sender:
                 next_attempt_at=retry_at,
                 now=moment,
             )
+        WEBHOOK_DELIVERIES.labels(_OUTCOMES[status]).inc()
