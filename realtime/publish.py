@@ -38,6 +38,59 @@ MAX_LISTED_SLOTS = 200
 PUBLISH_TIMEOUT = 2.0
 
 
+# One message on its way out: the channel and the bytes published on it.
+Message = tuple[str, bytes]
+
+
+def slot_changes_message(
+    service_id: UUID,
+    zone: ZoneInfo,
+    *,
+    changed: Sequence[Slot] = (),
+    removed: Sequence[Slot] = (),
+    reset: bool = False,
+) -> Message | None:
+    """The message announcing slots that now exist or changed (`changed`) and ones that went
+    (`removed`); None when there is nothing to say."""
+    if not (changed or removed or reset):
+        return None
+    if reset or len(changed) + len(removed) > MAX_LISTED_SLOTS:
+        message = SlotsMessage(str(service_id), zone.key, [], reset=True)
+    else:
+        listed = [{**slot.to_json(zone), "removed": True} for slot in removed]
+        listed += [{**slot.to_json(zone), "removed": False} for slot in changed]
+        message = SlotsMessage(str(service_id), zone.key, listed)
+    return slots_channel(service_id), message.encode()
+
+
+def appointment_event_message(
+    provider_id: UUID,
+    event: str,
+    appointment: dict[str, Any],
+    *,
+    previous: dict[str, Any] | None = None,
+) -> Message:
+    """The message announcing a change to one of a provider's appointments, as /ws/provider
+    sends it (a reschedule with the `previous` start and end times)."""
+    body: dict[str, Any] = {"type": "appointment", "event": event, "appointment": appointment}
+    if previous is not None:
+        body["previous"] = previous
+    return appointments_channel(provider_id), orjson.dumps(body)
+
+
+def waitlist_changed_message(service_id: UUID, day: date) -> Message:
+    """The message saying the line for one of the service's days changed (an offer made,
+    passed on, claimed; someone joined or left): that day's waitlist sockets re-read."""
+    return waitlist_channel(service_id), day.isoformat().encode()
+
+
+async def publish_messages(redis: Redis | None, messages: Sequence[Message]) -> None:
+    """Publish all of a commit's messages at once, through one pipeline (one round trip)."""
+    if redis is None or not messages:
+        return
+    await _publish(redis, messages)
+
+
 async def publish_slot_changes(
     redis: Redis | None,
     service_id: UUID,
@@ -48,15 +101,8 @@ async def publish_slot_changes(
     reset: bool = False,
 ) -> None:
     """Announce slots that now exist or changed (`changed`) and ones that went (`removed`)."""
-    if redis is None or not (changed or removed or reset):
-        return
-    if reset or len(changed) + len(removed) > MAX_LISTED_SLOTS:
-        message = SlotsMessage(str(service_id), zone.key, [], reset=True)
-    else:
-        listed = [{**slot.to_json(zone), "removed": True} for slot in removed]
-        listed += [{**slot.to_json(zone), "removed": False} for slot in changed]
-        message = SlotsMessage(str(service_id), zone.key, listed)
-    await _publish(redis, slots_channel(service_id), message.encode())
+    message = slot_changes_message(service_id, zone, changed=changed, removed=removed, reset=reset)
+    await publish_messages(redis, [] if message is None else [message])
 
 
 async def publish_appointment_event(
@@ -67,36 +113,32 @@ async def publish_appointment_event(
     *,
     previous: dict[str, Any] | None = None,
 ) -> None:
-    """Announce a change to one of a provider's appointments, as /ws/provider sends it (a
-    reschedule with the `previous` start and end times)."""
+    """Announce a change to one of a provider's appointments (see appointment_event_message)."""
     if redis is None:
         return
-    body: dict[str, Any] = {"type": "appointment", "event": event, "appointment": appointment}
-    if previous is not None:
-        body["previous"] = previous
-    frame = orjson.dumps(body)
-    await _publish(redis, appointments_channel(provider_id), frame)
+    message = appointment_event_message(provider_id, event, appointment, previous=previous)
+    await publish_messages(redis, [message])
 
 
 async def publish_sessions_revoked(redis: Redis | None, user_id: UUID) -> None:
     """Announce that some of a user's sessions ended (logout, password change or reset), so
     the sockets they opened check theirs at once instead of at their next periodic check."""
-    if redis is None:
-        return
-    await _publish(redis, sessions_channel(user_id), b"revoked")
+    await publish_messages(redis, [(sessions_channel(user_id), b"revoked")])
 
 
 async def publish_waitlist_changed(redis: Redis | None, service_id: UUID, day: date) -> None:
-    """Announce that the line for one of the service's days changed (an offer made, passed on,
-    claimed; someone joined or left), so that day's waitlist sockets re-read their entries."""
-    if redis is None:
-        return
-    await _publish(redis, waitlist_channel(service_id), day.isoformat().encode())
+    """Announce that the line for one of the service's days changed."""
+    await publish_messages(redis, [waitlist_changed_message(service_id, day)])
 
 
-async def _publish(redis: Redis, channel: str, data: bytes) -> None:
+async def _publish(redis: Redis, messages: Sequence[Message]) -> None:
+    """Every message through one non-transactional pipeline: one round trip to Redis."""
     try:
         async with asyncio.timeout(PUBLISH_TIMEOUT):
-            await redis.publish(channel, data)
+            async with redis.pipeline(transaction=False) as pipe:
+                for channel, data in messages:
+                    pipe.publish(channel, data)
+                await pipe.execute()
     except (RedisError, OSError, TimeoutError):
-        log.warning("could not publish on %s", channel, exc_info=True)
+        channels = ", ".join(channel for channel, _ in messages)
+        log.warning("could not publish on %s", channels, exc_info=True)
