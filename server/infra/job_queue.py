@@ -59,8 +59,10 @@ class _Nudges:
 
     # Per job name: until when (event-loop time) a nudge joins the one at the window's end.
     window_ends: dict[str, float] = field(default_factory=dict)
-    # Trailing enqueues not yet sent, by job name.
+    # Trailing enqueues waiting for their window's end, by job name.
     trailing: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    # Every trailing enqueue not yet finished (waiting, or on its way to Redis).
+    unfinished: set[asyncio.Task[None]] = field(default_factory=set)
 
 
 _NUDGES: weakref.WeakKeyDictionary[Redis, _Nudges] = weakref.WeakKeyDictionary()
@@ -79,28 +81,33 @@ async def nudge_job(queue: Redis | None, name: str) -> None:
         nudges.window_ends[name] = now + NUDGE_INTERVAL
         await enqueue_job(queue, name)
     elif name not in nudges.trailing:
-        nudges.trailing[name] = asyncio.create_task(_trailing_nudge(queue, nudges, name))
+        task = asyncio.create_task(_trailing_nudge(queue, nudges, name))
+        nudges.trailing[name] = task
+        nudges.unfinished.add(task)
+        task.add_done_callback(nudges.unfinished.discard)
 
 
 async def _trailing_nudge(queue: ArqRedis, nudges: _Nudges, name: str) -> None:
+    this = asyncio.current_task()
+    loop = asyncio.get_running_loop()
     try:
-        delay = nudges.window_ends.get(name, 0.0) - asyncio.get_running_loop().time()
+        delay = nudges.window_ends.get(name, 0.0) - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
-        nudges.window_ends[name] = asyncio.get_running_loop().time() + NUDGE_INTERVAL
+        nudges.window_ends[name] = loop.time() + NUDGE_INTERVAL
+    finally:
         # Leave the trailing slot before sending: a nudge that comes while this one is on
         # its way must be sent too (its commit may be after the job read the database).
-        del nudges.trailing[name]
-        await enqueue_job(queue, name)
-    finally:
-        nudges.trailing.pop(name, None)
+        if nudges.trailing.get(name) is this:
+            del nudges.trailing[name]
+    await enqueue_job(queue, name)
 
 
 async def settle_nudges(queue: Redis | None) -> None:
-    """Wait until the coalesced nudges of `queue` waiting for their window have been sent."""
+    """Wait until every coalesced nudge of `queue` waiting for its window has been sent."""
     nudges = _NUDGES.get(queue) if queue is not None else None
-    while nudges is not None and nudges.trailing:
-        await asyncio.gather(*nudges.trailing.values(), return_exceptions=True)
+    while nudges is not None and nudges.unfinished:
+        await asyncio.gather(*nudges.unfinished, return_exceptions=True)
 
 
 def retry_delay(attempts: int, *, first: timedelta, longest: timedelta) -> timedelta:
