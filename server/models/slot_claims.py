@@ -9,12 +9,12 @@ mode, a waitlist offer, or finding out why a claim failed).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from uuid import UUID
 
 import asyncpg
 
-from server.domain.appointments import PaymentStatus
+from server.domain.appointments import PaymentStatus, Status
 from server.domain.bookings import CustomerDetails
 from server.models.appointments import Appointment, appointment_from_row
 from server.models.busy_times import busy
@@ -181,3 +181,104 @@ async def claim_free_slot(
         now,
     )
     return None if row is None else _claimed_from_row(row)
+
+
+# --- Deciding and writing a booking in one statement (server.models.booking_records) -----------
+
+
+@dataclass(frozen=True)
+class BookableSlot:
+    """A free slot that was bookable when read, with everything its booking's records are made
+    of; `claim_and_record` books it only if all of this is still so."""
+
+    id: UUID
+    service_id: UUID
+    slot_date: date
+    starts_at: datetime
+    ends_at: datetime
+    token: int
+    ical_sequence: int
+    service_name: str
+    location: str | None
+    cancel_cutoff_minutes: int
+    price_cents: int
+    currency: str
+    provider_id: UUID
+    provider_user_id: UUID
+    business_name: str
+    timezone: str
+    stripe_account_id: str | None
+    provider_email: str
+    # Paid online (the service has a price, Stripe is set up here, the provider can charge).
+    online: bool
+
+
+async def select_bookable_slot(
+    conn: asyncpg.Connection, slot_id: UUID, *, stripe_enabled: bool, now: datetime
+) -> BookableSlot | None:
+    """The slot, if a claim would book it now (as `claim_free_slot` decides); None otherwise."""
+    row = await conn.fetchrow(
+        f"""
+        SELECT a.id, a.service_id, a.slot_date, a.starts_at, a.ends_at, a.token,
+               a.ical_sequence, s.name AS service_name, s.location, s.cancel_cutoff_minutes,
+               s.price_cents, s.currency, p.id AS provider_id, p.user_id AS provider_user_id,
+               p.business_name, p.timezone, p.stripe_account_id,
+               (SELECT u.email FROM users AS u WHERE u.id = p.user_id) AS provider_email,
+               s.price_cents > 0
+               AND $2::bool
+               AND p.stripe_account_id IS NOT NULL
+               AND p.charges_enabled AS online
+          FROM appointments AS a
+          JOIN services AS s ON s.id = a.service_id
+          JOIN providers AS p ON p.id = s.provider_id
+         WHERE a.id = $1
+           AND NOT a.booked
+           AND a.occupies_slot
+           AND s.is_active
+           AND a.starts_at > $3::timestamptz + make_interval(mins => s.min_notice_minutes)
+           AND NOT {offered("a")}
+           AND NOT {busy("a")}
+        """,
+        slot_id,
+        stripe_enabled,
+        now,
+    )
+    return None if row is None else BookableSlot(**dict(row))
+
+
+def booking_of(slot: BookableSlot, claim: FreeSlotClaim, *, booked_at: datetime) -> Appointment:
+    """The booking `slot` becomes when `claim` books it at `booked_at`, as the row will read."""
+    return Appointment(
+        id=slot.id,
+        service_id=slot.service_id,
+        service_name=slot.service_name,
+        location=slot.location,
+        provider_id=slot.provider_id,
+        provider_user_id=slot.provider_user_id,
+        business_name=slot.business_name,
+        timezone=slot.timezone,
+        slot_date=slot.slot_date,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        token=slot.token,
+        status=Status.PENDING,
+        payment_status=(
+            PaymentStatus.AWAITING_PAYMENT if slot.online else PaymentStatus.PAY_AT_VISIT
+        ),
+        customer_user_id=claim.customer_user_id,
+        customer_name=claim.customer.name,
+        customer_email=claim.customer.email,
+        customer_phone=claim.customer.phone,
+        notes=claim.customer.notes,
+        customer_timezone=claim.customer.timezone,
+        price_cents=slot.price_cents,
+        currency=slot.currency,
+        manage_key_hash=claim.manage_key_hash,
+        hold_expires_at=claim.hold_expires_at if slot.online else None,
+        stripe_checkout_session_id=None,
+        stripe_payment_intent_id=None,
+        booked_at=booked_at,
+        paid_at=None,
+        cancel_cutoff_minutes=slot.cancel_cutoff_minutes,
+        ical_sequence=slot.ical_sequence,
+    )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -38,7 +38,7 @@ from server.infra.metrics import BOOKING_RACES_LOST, BOOKINGS_CREATED
 from server.models import appointments, idempotency, payments, slot_claims
 from server.models.appointments import Appointment, LockedSlot
 from server.models.availability import was_withdrawn
-from server.models.booking_records import StoredAnswer, record_booking
+from server.models.booking_records import StoredAnswer, claim_and_record, record_booking
 from server.models.reschedules import was_absorbed
 from server.models.slot_claims import ClaimedSlot, FreeSlotClaim, NewBooking
 from server.models.slots import Slot
@@ -142,59 +142,136 @@ async def book(
     """Book a slot (or the day's next free one); 201 with the booking, or a replay of the first
     answer to the same Idempotency-Key. The caller runs the outcome's `effects` afterwards.
 
-    The transaction is short and its round trips few: the claim is one UPDATE that returns the
-    booking (for a free slot: deciding and writing at once), and the booking's history line,
-    CalDAV push, e-mails, webhook deliveries and kept answer are one more statement.
+    Round trips are few. A free slot booked by id without an Idempotency-Key (the common
+    case) is read, then claimed with all its records in one statement (no BEGIN/COMMIT).
+    Otherwise one short transaction: the claim is one UPDATE that returns the booking, and the
+    booking's history line, CalDAV push, e-mails, webhook deliveries and kept answer are one
+    more statement.
     """
     scope = f"user:{customer_user_id}" if customer_user_id else "guest"
     manage_key = new_manage_key()
+    claim = NewClaim(request.customer, customer_user_id, hash_manage_key(manage_key))
     conn = await database.connection()
+    booked = None
+    if request.slot_id is not None and idempotency_key is None:
+        booked = await _book_free_slot_at_once(
+            conn, request.slot_id, claim, manage_key, settings, now
+        )
     try:
-        # One transaction from the key's lock to the saved answer, so a concurrent duplicate
-        # waits and then replays; a replay leaves it (nothing written) to finish outside.
-        async with conn.transaction():
-            if idempotency_key is not None:
-                stored = await _stored_answer(conn, scope, idempotency_key)
-                if stored is not None:
-                    raise _Replay(stored)
-            claimed = await _claim(
-                conn,
-                request,
-                NewClaim(request.customer, customer_user_id, hash_manage_key(manage_key)),
-                settings,
-                now,
-            )
-            appointment = claimed.appointment
-            appointment_json = appointment.to_json()
-            url = manage_url(settings.base_url, appointment.id, manage_key)
-            body = {"appointment": appointment_json, "checkout_url": None, "manage_url": url}
-            await record_booking(
-                conn,
-                appointment,
-                appointment_json,
-                actor_user_id=customer_user_id,
-                emails=booking_received_emails(
-                    appointment,
-                    provider_email=claimed.provider_email,
-                    manage_url=url,
-                    base_url=settings.base_url,
-                ),
-                answer=None
-                if idempotency_key is None
-                else StoredAnswer(
-                    scope, idempotency_key.key, idempotency_key.request_hash, response=body
-                ),
+        if booked is None:
+            booked = await _book_in_transaction(
+                conn, request, claim, manage_key, scope, idempotency_key, settings, now
             )
     except _Replay as replay:
         return await _replay(database, replay.stored, settings)
     BOOKINGS_CREATED.labels(mode=request.mode).inc()
-    effects = booking_effects(appointment, appointment_json)
+    appointment = booked.appointment
+    effects = booking_effects(appointment, booked.body["appointment"])
     if appointment.payment_status is PaymentStatus.AWAITING_PAYMENT:
-        assert claimed.stripe_account_id is not None
+        assert booked.stripe_account_id is not None
         return await _attach_checkout(
-            database, effects, appointment, manage_key, claimed.stripe_account_id, settings, now
+            database, effects, appointment, manage_key, booked.stripe_account_id, settings, now
         )
-    return BookingOutcome(201, body, effects)
+    return BookingOutcome(201, booked.body, effects)
+
+
+@dataclass(frozen=True)
+class _Booked:
+    """A booking committed: the row as booked, the answer's body, where a checkout pays."""
+
+    appointment: Appointment
+    body: dict[str, Any]
+    stripe_account_id: str | None
+
+
+async def _book_free_slot_at_once(
+    conn: asyncpg.Connection,
+    slot_id: UUID,
+    claim: NewClaim,
+    manage_key: str,
+    settings: Config,
+    now: datetime,
+) -> _Booked | None:
+    """The common case in two round trips and no explicit transaction: read the slot, make
+    its booking's e-mails and answer, then claim it and write every record in one statement
+    that does nothing unless the slot is still bookable and as read. None when it was not
+    bookable or changed meanwhile: the caller books it the careful way (or says why not)."""
+    slot = await slot_claims.select_bookable_slot(
+        conn, slot_id, stripe_enabled=settings.stripe_enabled, now=now
+    )
+    if slot is None:
+        return None
+    appointment = slot_claims.booking_of(
+        slot,
+        FreeSlotClaim(
+            customer=claim.customer,
+            customer_user_id=claim.customer_user_id,
+            manage_key_hash=claim.manage_key_hash,
+            stripe_enabled=settings.stripe_enabled,
+            hold_expires_at=now + timedelta(minutes=settings.hold_minutes),
+        ),
+        booked_at=datetime.now(UTC),
+    )
+    appointment_json = appointment.to_json()
+    url = manage_url(settings.base_url, appointment.id, manage_key)
+    emails = booking_received_emails(
+        appointment, provider_email=slot.provider_email, manage_url=url, base_url=settings.base_url
+    )
+    claimed = await claim_and_record(
+        conn,
+        slot,
+        appointment,
+        appointment_json,
+        stripe_enabled=settings.stripe_enabled,
+        now=now,
+        emails=emails,
+    )
+    if not claimed:
+        return None
+    body = {"appointment": appointment_json, "checkout_url": None, "manage_url": url}
+    return _Booked(appointment, body, slot.stripe_account_id)
+
+
+async def _book_in_transaction(
+    conn: asyncpg.Connection,
+    request: BookingRequest,
+    claim: NewClaim,
+    manage_key: str,
+    scope: str,
+    idempotency_key: IdempotencyKey | None,
+    settings: Config,
+    now: datetime,
+) -> _Booked:
+    """One transaction from the key's lock to the saved answer, so a concurrent duplicate
+    waits and then replays (raising _Replay: nothing written, finish outside)."""
+    async with conn.transaction():
+        if idempotency_key is not None:
+            stored = await _stored_answer(conn, scope, idempotency_key)
+            if stored is not None:
+                raise _Replay(stored)
+        claimed = await _claim(conn, request, claim, settings, now)
+        appointment = claimed.appointment
+        appointment_json = appointment.to_json()
+        url = manage_url(settings.base_url, appointment.id, manage_key)
+        body = {"appointment": appointment_json, "checkout_url": None, "manage_url": url}
+        await record_booking(
+            conn,
+            appointment,
+            appointment_json,
+            actor_user_id=claim.customer_user_id,
+            emails=booking_received_emails(
+                appointment,
+                provider_email=claimed.provider_email,
+                manage_url=url,
+                base_url=settings.base_url,
+            ),
+            answer=None
+            if idempotency_key is None
+            else StoredAnswer(
+                scope, idempotency_key.key, idempotency_key.request_hash, response=body
+            ),
+        )
+    return _Booked(appointment, body, claimed.stripe_account_id)
 
 
 async def _stored_answer(
