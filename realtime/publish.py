@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -85,10 +86,56 @@ def waitlist_changed_message(service_id: UUID, day: date) -> Message:
 
 
 async def publish_messages(redis: Redis | None, messages: Sequence[Message]) -> None:
-    """Publish all of a commit's messages at once, through one pipeline (one round trip)."""
+    """Publish all of a commit's messages at once, through one pipeline (one round trip).
+
+    Commits that publish while a pipeline is on its way join the next one, so a process
+    sends one pipeline at a time whatever its rate of commits (hundreds of requests each
+    taking a connection from the client's pool and its lock made a queue of their own).
+    Returns once the messages are sent (or given up on: never raises)."""
     if redis is None or not messages:
         return
-    await _publish(redis, messages)
+    publisher = _PUBLISHERS.get(redis)
+    if publisher is None:
+        publisher = _PUBLISHERS[redis] = _Publisher()
+    await publisher.send(redis, messages)
+
+
+class _Publisher:
+    """One Redis client's outgoing messages in this process: the batch being gathered while
+    the previous one is on its way, and the task sending them."""
+
+    def __init__(self) -> None:
+        self.gathering: list[Message] = []
+        self.gathered: asyncio.Future[None] | None = None
+        self.sender: asyncio.Task[None] | None = None
+
+    async def send(self, redis: Redis, messages: Sequence[Message]) -> None:
+        if self.gathered is None:
+            self.gathered = asyncio.get_running_loop().create_future()
+        self.gathering.extend(messages)
+        sent = self.gathered
+        if self.sender is None or self.sender.done():
+            self.sender = asyncio.create_task(self._send_batches(redis))
+        # Shielded: a request cancelled meanwhile must not cancel the others' batch.
+        await asyncio.shield(sent)
+
+    async def _send_batches(self, redis: Redis) -> None:
+        try:
+            while self.gathered is not None:
+                batch, sent = self.gathering, self.gathered
+                self.gathering, self.gathered = [], None
+                try:
+                    await _publish(redis, batch)
+                finally:
+                    sent.set_result(None)
+        finally:
+            # Stopped (the process is shutting down): nobody waits for a batch never sent.
+            if self.gathered is not None and not self.gathered.done():
+                self.gathered.set_result(None)
+                self.gathering, self.gathered = [], None
+
+
+_PUBLISHERS: weakref.WeakKeyDictionary[Redis, _Publisher] = weakref.WeakKeyDictionary()
 
 
 async def publish_slot_changes(
