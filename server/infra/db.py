@@ -18,16 +18,6 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
-async def _keep_session(conn: asyncpg.Connection) -> None:
-    """What the pool runs on a connection given back, after asyncpg's own clean-up (which
-    rolls back a transaction left open and drops listeners): nothing more. asyncpg's default
-    sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL;`, a round trip
-    per request, to undo session state this app never makes on pooled connections: advisory
-    locks are transaction-level (pg_advisory_xact_lock), settings transaction-local
-    (set_config(..., true)), no LISTEN (Redis carries the news), no cursors outside a
-    transaction. Code that changes session state must use a connection of its own."""
-
-
 async def create_pool(
     dsn: str,
     *,
@@ -47,7 +37,6 @@ async def create_pool(
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
-        reset=_keep_session,
         timeout=connect_timeout,
         command_timeout=statement_timeout + 1,
         server_settings={"statement_timeout": str(round(statement_timeout * 1000))},
