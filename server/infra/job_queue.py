@@ -100,7 +100,10 @@ async def _trailing_nudge(queue: ArqRedis, nudges: _Nudges, name: str) -> None:
         # its way must be sent too (its commit may be after the job read the database).
         if nudges.trailing.get(name) is this:
             del nudges.trailing[name]
-    await enqueue_job(queue, name)
+    try:
+        await enqueue_job(queue, name)
+    except Exception:  # nobody awaits this task: a lost nudge is the sweep's to pick up
+        log.warning("could not enqueue %s; the worker's sweep will pick it up", name, exc_info=True)
 
 
 async def settle_nudges(queue: Redis | None) -> None:
