@@ -42,6 +42,8 @@ MAX_PER_DAY = 16
 TIMEZONE = "Europe/London"
 HOURS = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 COPY_COLUMNS = ("service_id", "slot_date", "starts_at", "ends_at", "token")
+# The app path runs with the worker's pool (jobs/context.py: 5 connections), as the job does.
+WORKER_POOL_SIZE = 5
 
 
 def admin_url() -> str:
@@ -128,7 +130,7 @@ async def prepare(admin: asyncpg.Connection, name: str) -> str:
 
 
 async def time_app_path(url: str, now: Any) -> tuple[float, int]:
-    pool = await create_pool(url, max_size=2)
+    pool = await create_pool(url, max_size=WORKER_POOL_SIZE)
     try:
         started = time.perf_counter()
         created = await top_up_all_services(
