@@ -28,6 +28,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 import asyncpg
 import orjson
 
+from bench.common import machine_note
 from jobs.slots import top_up_all_services
 from server.domain.hours import parse_hours
 from server.domain.slots import generate_slots, horizon_end, local_today
@@ -169,6 +170,7 @@ async def run() -> None:
         for name in (app_db, copy_db):
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+    print(machine_note())
     print(f"{SERVICES} services x {HORIZON_DAYS} days, {MAX_PER_DAY} slots/day max")
     print(
         f"app path (top_up_all_services): {app_rows:,} rows in {app_seconds:.2f} s "
