@@ -126,6 +126,8 @@ class _Publisher:
                 self.gathering, self.gathered = [], None
                 try:
                     await _publish(redis, batch)
+                except Exception:  # the client closed under us (shutdown): never the caller's
+                    log.warning("could not publish %d messages", len(batch), exc_info=True)
                 finally:
                     sent.set_result(None)
         finally:
