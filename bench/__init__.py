@@ -1,7 +1,8 @@
 """Benchmarks that print the project's figures beside a raw baseline measured in the same run.
 
 - `bench.slots`: 30 days of slots for 1,000 services (the top-up job) vs. a plain COPY.
-- `bench.booking`: contended POST /api/bookings vs. the bare claim transaction in asyncpg.
+- `bench.booking`: contended POST /api/bookings (1 and 2 web processes) vs. the bare claim
+  transaction in asyncpg.
 - `bench.slots_listing`: GET /api/services/{id}/slots vs. the same queries in asyncpg, and
   search over 100,000 services with and without the indexes of sql/0007.
 - `bench.fanout`: one booking to 1,000 and 5,000 WebSocket watchers vs. a plain Redis ->

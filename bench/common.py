@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import resource
 import secrets
 import signal
@@ -124,8 +125,24 @@ class ServerProcess:
 
     def cpu_seconds(self) -> float:
         """User plus system CPU time the process has used, from /proc."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return process_cpu_seconds(self.process.pid)
+
+    def web_processes(self) -> list[int]:
+        """The processes answering requests: the server itself, or (`serve --workers N`) its
+        children."""
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return [int(child) for child in children] or [pid]
+
+    def cpu_by_process(self) -> dict[int, float]:
+        """CPU seconds used so far by each process answering requests."""
+        return {pid: process_cpu_seconds(pid) for pid in self.web_processes()}
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User plus system CPU time process `pid` has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def open_log(name: str) -> tuple[Path, BinaryIO]:
@@ -157,8 +174,11 @@ async def stop_process(server: ServerProcess) -> None:
 
 
 @contextlib.asynccontextmanager
-async def serving_app(database_url: str, redis_url: str) -> AsyncIterator[ServerProcess]:
-    """The real app in its own process, answering /healthz, stopped with Ctrl-C at the end."""
+async def serving_app(
+    database_url: str, redis_url: str, *, workers: int = 1
+) -> AsyncIterator[ServerProcess]:
+    """The real app in its own process (`workers` > 1: `serve --workers N`, that many
+    processes on one address), answering /healthz, stopped with Ctrl-C at the end."""
     port = free_port()
     env = {
         **os.environ,
@@ -175,9 +195,12 @@ async def serving_app(database_url: str, redis_url: str) -> AsyncIterator[Server
         "WEBSOCKET_RATE_LIMIT": "0",
     }
     args = [sys.executable, "-m", "server", "serve", "--bind", f"127.0.0.1:{port}"]
+    args += ["--workers", str(workers)]
     server = await start_process(args, env, "app", port)
     try:
         await wait_until_healthy(server)
+        if workers > 1:
+            await wait_until_all_serving(server, workers)
         yield server
     finally:
         await stop_process(server)
@@ -194,6 +217,17 @@ async def wait_until_healthy(server: ServerProcess) -> None:
             with contextlib.suppress(httpx.TransportError):
                 if (await http.get("/healthz")).status_code == 200:
                     return
+            await asyncio.sleep(0.1)
+
+
+async def wait_until_all_serving(server: ServerProcess, workers: int) -> None:
+    """Until every one of `serve --workers N`'s processes has its socket bound (each logs
+    "[PID] [INFO] Running on" when it does): the first to answer /healthz may be alone."""
+    running = re.compile(r"\[(\d+)\] \[INFO\] Running on http")
+    async with asyncio.timeout(SERVER_START_SECONDS):
+        while len(set(running.findall(server.log.read_text(errors="replace")))) < workers:
+            if server.process.returncode is not None:
+                raise RuntimeError(f"the server exited; see {server.log}")
             await asyncio.sleep(0.1)
 
 

@@ -43,7 +43,7 @@ async def seed(url: str, services: int, horizon_days: int) -> None:
 
 
 async def time_app(url: str, now: Any) -> tuple[float, int, str]:
-    pool = await create_pool(url, max_size=2)
+    pool = await create_pool(url, max_size=baseline.WORKER_POOL_SIZE)
     try:
         started = time.perf_counter()
         created = await top_up_all_services(pool, None, Config(slot_horizon_days=30), now=now)

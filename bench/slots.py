@@ -28,6 +28,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 import asyncpg
 import orjson
 
+from bench.common import machine_note
 from jobs.slots import top_up_all_services
 from server.domain.hours import parse_hours
 from server.domain.slots import generate_slots, horizon_end, local_today
@@ -42,6 +43,8 @@ MAX_PER_DAY = 16
 TIMEZONE = "Europe/London"
 HOURS = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 COPY_COLUMNS = ("service_id", "slot_date", "starts_at", "ends_at", "token")
+# The app path runs with the worker's pool (jobs/context.py: 5 connections), as the job does.
+WORKER_POOL_SIZE = 5
 
 
 def admin_url() -> str:
@@ -128,7 +131,7 @@ async def prepare(admin: asyncpg.Connection, name: str) -> str:
 
 
 async def time_app_path(url: str, now: Any) -> tuple[float, int]:
-    pool = await create_pool(url, max_size=2)
+    pool = await create_pool(url, max_size=WORKER_POOL_SIZE)
     try:
         started = time.perf_counter()
         created = await top_up_all_services(
@@ -167,6 +170,7 @@ async def run() -> None:
         for name in (app_db, copy_db):
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+    print(machine_note())
     print(f"{SERVICES} services x {HORIZON_DAYS} days, {MAX_PER_DAY} slots/day max")
     print(
         f"app path (top_up_all_services): {app_rows:,} rows in {app_seconds:.2f} s "

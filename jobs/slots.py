@@ -8,6 +8,7 @@ another worker is busy with, and inserts skip rows that already exist.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +23,9 @@ from server.usecases.services import fill_slots
 
 log = logging.getLogger(__name__)
 
+# How many services one top-up fills at once (each on its own pooled connection).
+TOP_UP_CONCURRENCY = 4
+
 
 async def top_up_all_services(
     pool: Any, redis: Publisher | None, config: Config, now: datetime | None = None
@@ -33,11 +37,17 @@ async def top_up_all_services(
     now = now or datetime.now(UTC)
     async with pool.acquire() as conn:
         due = await services.select_services_due_top_up(conn, now, config.slot_horizon_days)
-    created = 0
-    for service_id in due:
-        added, effects = await top_up_service(pool, service_id, now, config.slot_horizon_days)
-        await run_effects(effects, redis, None)
-        created += added
+    # A few services at a time: each is a dozen short round trips and one COPY, so one at a
+    # time leaves the database waiting on us most of the time.
+    gate = asyncio.Semaphore(TOP_UP_CONCURRENCY)
+
+    async def top_up_one(service_id: UUID) -> int:
+        async with gate:
+            added, effects = await top_up_service(pool, service_id, now, config.slot_horizon_days)
+            await run_effects(effects, redis, None)
+            return added
+
+    created = sum(await asyncio.gather(*(top_up_one(service_id) for service_id in due)))
     if created:
         log.info("topped up %d slots across %d services", created, len(due))
     return created

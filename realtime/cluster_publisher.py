@@ -7,6 +7,8 @@ the listening side.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis
@@ -39,15 +41,26 @@ class ClusterAwarePublisher:
         self._checked = False
 
     async def publish(self, channel: str, data: bytes) -> None:
+        await self.publish_many([(channel, data)])
+
+    async def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        """One commit's messages: one pipeline on a plain Redis; on a cluster, each channel's
+        SPUBLISH to its own shard, all at once."""
         if not self._checked:
             if await is_cluster(self._plain):
                 options = {k: v for k, v in self._options.items() if k not in NOT_FOR_CLUSTER}
                 self._cluster = RedisCluster.from_url(self._url, **options)
             self._checked = True
-        if self._cluster is not None:
-            await self._cluster.execute_command("SPUBLISH", channel, data)
-        else:
-            await self._plain.publish(channel, data)
+        cluster = self._cluster
+        if cluster is not None:
+            await asyncio.gather(
+                *(cluster.execute_command("SPUBLISH", channel, data) for channel, data in messages)
+            )
+            return
+        async with self._plain.pipeline(transaction=False) as pipe:
+            for channel, data in messages:
+                pipe.publish(channel, data)
+            await pipe.execute()
 
     async def aclose(self) -> None:
         if self._cluster is not None:

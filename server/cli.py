@@ -72,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--metrics-bind", type=metrics_bind, help="HOST:PORT answering only /metrics, token-free"
     )
+    _add_workers_arguments(serve)
     serve.set_defaults(handler=cmd_serve)
     commands.add_parser("worker", help="run the arq worker").set_defaults(handler=cmd_worker)
     run = commands.add_parser("run", help="migrate, then web and worker in the foreground")
@@ -107,7 +108,51 @@ def cmd_migrate(config: Config, args: argparse.Namespace) -> int:
 def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     config = _with_bind_origin(resolve_services(config), args.bind)
     config = config.with_changes(metrics_bind=args.metrics_bind)
-    return asyncio.run(_serve(config, args.bind, start_worker=False))
+    workers = _web_processes(args)
+    if workers > 1:
+        from server.infra.web_processes import serve_in_processes
+
+        return serve_in_processes(config, _hypercorn_bind(args.bind), workers)
+    return asyncio.run(_serve(config, args.bind, start_worker=False, reuse_port=args.reuse_port))
+
+
+# --- Several web processes (`serve --workers N`, server/infra/web_processes.py) -------------
+
+
+def _add_workers_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--workers",
+        type=int,
+        help="web processes on that address (default: `workers` in hypercorn.toml)",
+    )
+    # How `serve --workers N` starts each of its processes: bind with SO_REUSEPORT.
+    command.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+
+
+def _hypercorn_settings() -> object:
+    from hypercorn.config import Config as HypercornConfig
+
+    return HypercornConfig.from_toml(str(HYPERCORN_TOML))
+
+
+def _web_processes(args: argparse.Namespace) -> int:
+    """How many web processes to run: `--workers`, else hypercorn.toml's `workers`."""
+    workers = args.workers
+    if workers is None:
+        workers = int(getattr(_hypercorn_settings(), "workers", 1) or 1)
+    if workers < 1:
+        raise CommandError("--workers must be at least 1")
+    return int(workers)
+
+
+def _hypercorn_bind(bind: str | None) -> str:
+    """The one HOST:PORT several processes share: `--bind`, else hypercorn.toml's first."""
+    if bind is not None:
+        return bind
+    binds: list[str] = getattr(_hypercorn_settings(), "bind", [])
+    if not binds or binds[0].startswith(("unix:", "fd://")):
+        raise CommandError("--workers needs a HOST:PORT to bind (give --bind)")
+    return binds[0]
 
 
 def _with_bind_origin(config: Config, bind: str | None) -> Config:
@@ -148,8 +193,13 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
         stop_embedded_if_unused(config.data_dir)
 
 
-async def _serve(config: Config, bind: str | None, *, start_worker: bool) -> int:
-    """Serve the web app until SIGINT/SIGTERM (or until the worker, if any, dies)."""
+async def _serve(
+    config: Config, bind: str | None, *, start_worker: bool, reuse_port: bool = False
+) -> int:
+    """Serve the web app until SIGINT/SIGTERM (or until the worker, if any, dies).
+
+    With `reuse_port` (one of `serve --workers N`'s processes) the address is bound with
+    SO_REUSEPORT beside the other processes'."""
     from hypercorn.asyncio import serve
     from hypercorn.config import Config as HypercornConfig
 
@@ -158,6 +208,13 @@ async def _serve(config: Config, bind: str | None, *, start_worker: bool) -> int
     hypercorn_config = HypercornConfig.from_toml(str(HYPERCORN_TOML))
     if bind:
         hypercorn_config.bind = [bind]
+    address = ", ".join(hypercorn_config.bind)
+    if reuse_port:
+        from server.infra.web_processes import reuse_port_socket
+
+        # Hypercorn serves the socket through its descriptor (and closes it at the end).
+        descriptor = reuse_port_socket(hypercorn_config.bind[0]).detach()
+        hypercorn_config.bind = [f"fd://{descriptor}"]
     if config.metrics_bind:
         hypercorn_config.bind = [*hypercorn_config.bind, config.metrics_bind]
     # Hypercorn's lines go through our handler (LOG_FORMAT). Its access log stays off: it
@@ -167,7 +224,7 @@ async def _serve(config: Config, bind: str | None, *, start_worker: bool) -> int
     stop = _stop_on_signals()
     worker = await _start_worker(config) if start_worker else None
     watcher = asyncio.create_task(_watch_worker(worker, stop)) if worker else None
-    log.info("serving Appointly on %s", ", ".join(hypercorn_config.bind))
+    log.info("serving Appointly on %s (process %d)", address, os.getpid())
     crashed: int | None = None
     try:
         await serve(create_app(config), hypercorn_config, shutdown_trigger=stop.wait, mode="asgi")

@@ -13,7 +13,9 @@ from server.usecases.effects import Effects
 USECASES = Path(__file__).resolve().parent.parent / "server" / "usecases"
 # What only running effects may touch: publishing, enqueueing, and Redis itself.
 AFTER_COMMIT_MODULES = ("redis", "realtime.publish", "arq")
-AFTER_COMMIT_NAMES = frozenset({"nudge_delivery", "run_effects", "enqueue_job", "job_queue"})
+AFTER_COMMIT_NAMES = frozenset(
+    {"nudge_delivery", "run_effects", "enqueue_job", "nudge_job", "job_queue", "publish_messages"}
+)
 
 
 def imports_of(path: Path) -> list[tuple[str, str]]:

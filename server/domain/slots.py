@@ -158,6 +158,42 @@ def _candidate_starts(
 ) -> Iterator[tuple[int, datetime]]:
     """(interval number, UTC start) of slots every `step` on the wall clock that exist and
     fit inside their interval."""
+    offset = steady_utc_offset(day, zone)
+    if offset is not None:
+        return steady_day_starts(intervals, step, duration, offset, day)
+    return wall_clock_starts(intervals, step, duration, zone, day)
+
+
+def steady_day_starts(
+    intervals: Sequence[Interval],
+    step: timedelta,
+    duration: timedelta,
+    offset: timedelta,
+    day: date,
+) -> Iterator[tuple[int, datetime]]:
+    """`wall_clock_starts` for a day without a clock change (the zone is UTC + `offset` all
+    day): every wall-clock time exists once, so no time needs a zone conversion of its own.
+    Most days of a year's horizon, at a fraction of the cost."""
+    step_minutes = int(step.total_seconds() // 60)
+    length = int(duration.total_seconds() // 60)
+    midnight = datetime(day.year, day.month, day.day, tzinfo=UTC) - offset
+    for number, interval in enumerate(intervals):
+        interval_end = midnight + timedelta(minutes=interval.end)
+        for minute in range(interval.start, interval.end - length + 1, step_minutes):
+            starts_at = midnight + timedelta(minutes=minute)
+            if starts_at + duration <= interval_end:
+                yield number, starts_at
+
+
+def wall_clock_starts(
+    intervals: Sequence[Interval],
+    step: timedelta,
+    duration: timedelta,
+    zone: ZoneInfo,
+    day: date,
+) -> Iterator[tuple[int, datetime]]:
+    """The candidate starts of any day, each wall-clock time converted on its own (a day
+    with a clock change needs it: a skipped time yields nothing, a repeated one its first)."""
     step_minutes = int(step.total_seconds() // 60)
     length = int(duration.total_seconds() // 60)
     for number, interval in enumerate(intervals):
@@ -171,6 +207,19 @@ def _candidate_starts(
             starts_at = local_start.astimezone(UTC)
             if starts_at + duration <= interval_end:
                 yield number, starts_at
+
+
+def steady_utc_offset(day: date, zone: ZoneInfo) -> timedelta | None:
+    """The zone's UTC offset all through `day` (midnight to the next midnight), or None when
+    the clocks change that day (then each wall-clock time is converted on its own). Sampled
+    every six hours: no zone changes its clocks twice within six hours and back."""
+    offsets = {
+        wall_time(day, minute, zone).utcoffset() for minute in (0, 6 * 60, 12 * 60, 18 * 60, 1440)
+    }
+    if len(offsets) != 1:
+        return None
+    (offset,) = offsets
+    return offset
 
 
 def wall_time(day: date, minute: int, zone: ZoneInfo) -> datetime:

@@ -59,4 +59,9 @@ DATABASE_OUTAGES: tuple[type[Exception], ...] = (
     asyncpg.CrashShutdownError,
     asyncpg.TooManyConnectionsError,
     asyncpg.QueryCanceledError,
+    # A pooled connection that PostgreSQL's shutdown reached while it sat idle in the pool
+    # (its FATAL message read, its socket not yet seen closed) is handed out, and its first
+    # query fails with "another operation is in progress". The release after the request
+    # finds it broken and closes it.
+    asyncpg.InternalClientError,
 )

@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from server.domain.appointments import PaymentStatus, Status
-from server.domain.bookings import CustomerDetails
 from server.models.busy_times import busy
 from server.models.slots import offered
 
@@ -116,7 +115,7 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
-def appointment_from_row(row: asyncpg.Record) -> Appointment:
+def appointment_from_row(row: asyncpg.Record | dict[str, Any]) -> Appointment:
     values = dict(row)
     values["status"] = Status(values["status"])
     values["payment_status"] = PaymentStatus(values["payment_status"])
@@ -221,55 +220,6 @@ async def wait_for_slot_changes(conn: asyncpg.Connection, service_id: UUID) -> N
            FOR SHARE
         """,
         service_id,
-    )
-
-
-@dataclass(frozen=True)
-class NewBooking:
-    customer: CustomerDetails
-    customer_user_id: UUID | None
-    manage_key_hash: str
-    payment_status: PaymentStatus
-    price_cents: int
-    currency: str
-    hold_expires_at: datetime | None
-
-
-async def book_slot(conn: asyncpg.Connection, slot_id: UUID, booking: NewBooking) -> None:
-    """Fill in the locked free row: from here on it is a PENDING booking."""
-    await conn.execute(
-        """
-        UPDATE appointments
-           SET booked = true,
-               status = 'PENDING',
-               payment_status = $2,
-               customer_user_id = $3,
-               customer_name = $4,
-               customer_email = $5,
-               customer_phone = $6,
-               notes = $7,
-               customer_timezone = $8,
-               manage_key_hash = $9,
-               price_cents = $10,
-               currency = $11,
-               hold_expires_at = $12,
-               booked_at = clock_timestamp(),
-               updated_at = clock_timestamp()
-         WHERE id = $1
-           AND NOT booked
-        """,
-        slot_id,
-        booking.payment_status.value,
-        booking.customer_user_id,
-        booking.customer.name,
-        booking.customer.email,
-        booking.customer.phone,
-        booking.customer.notes,
-        booking.customer.timezone,
-        booking.manage_key_hash,
-        booking.price_cents,
-        booking.currency,
-        booking.hold_expires_at,
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -54,16 +54,28 @@ def offered(row: str) -> str:
     return f"EXISTS (SELECT 1 FROM waitlist_offers AS offer WHERE offer.slot_id = {row}.id)"
 
 
+# From this many slots on, `insert_slots` writes them with COPY (a long horizon's worth):
+# a top-up of 365 days is thousands of rows a service, and COPY writes them at bulk-load speed.
+COPY_FROM = 100
+_COPY_COLUMNS = ("id", "service_id", "slot_date", "starts_at", "ends_at", "token")
+
+
 async def insert_slots(
     conn: asyncpg.Connection, service_id: UUID, slots: Sequence[GeneratedSlot]
 ) -> list[Slot]:
     """Insert free slots in one statement; rows that would collide with a live row are skipped.
 
     Returns the rows actually inserted, so running it twice inserts nothing new; one overlapping
-    the provider's busy times comes back `busy` (shown unavailable).
+    the provider's busy times comes back `busy` (shown unavailable). Call inside a transaction
+    holding the service row's lock (every writer of a service's slots takes it), with `slots`
+    generated around the live rows: then nothing collides, and many slots go in by COPY.
     """
     if not slots:
         return []
+    if len(slots) >= COPY_FROM:
+        copied = await _copy_slots(conn, service_id, slots)
+        if copied is not None:
+            return copied
     rows = await conn.fetch(
         f"""
         INSERT INTO appointments (service_id, slot_date, starts_at, ends_at, token)
@@ -80,6 +92,65 @@ async def insert_slots(
         [slot.token for slot in slots],
     )
     return [Slot(**dict(row)) for row in rows]
+
+
+async def _copy_slots(
+    conn: asyncpg.Connection, service_id: UUID, slots: Sequence[GeneratedSlot]
+) -> list[Slot] | None:
+    """`slots` written with one COPY (ids made here, so nothing is read back); None, with
+    nothing written, when one of them collides with a live row after all (the caller then
+    inserts them one statement at a time, skipping the collisions)."""
+    ids = [uuid4() for _ in slots]
+    records = [
+        (slot_id, service_id, slot.slot_date, slot.starts_at, slot.ends_at, slot.token)
+        for slot_id, slot in zip(ids, slots, strict=True)
+    ]
+    try:
+        async with conn.transaction():  # a savepoint: a failed COPY leaves nothing behind
+            await conn.copy_records_to_table("appointments", records=records, columns=_COPY_COLUMNS)
+    except asyncpg.UniqueViolationError:
+        return None
+    busy_times = await _busy_intervals(
+        conn,
+        service_id,
+        min(slot.starts_at for slot in slots),
+        max(slot.ends_at for slot in slots),
+    )
+    return [
+        Slot(
+            id=slot_id,
+            service_id=service_id,
+            slot_date=slot.slot_date,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            token=slot.token,
+            booked=False,
+            busy=any(
+                starts < slot.ends_at and ends > slot.starts_at for starts, ends in busy_times
+            ),
+        )
+        for slot_id, slot in zip(ids, slots, strict=True)
+    ]
+
+
+async def _busy_intervals(
+    conn: asyncpg.Connection, service_id: UUID, first_start: datetime, last_end: datetime
+) -> list[tuple[datetime, datetime]]:
+    """The provider's busy times (sql/0018) between two moments, as `busy()` reads them."""
+    rows = await conn.fetch(
+        """
+        SELECT busy.starts_at, busy.ends_at
+          FROM busy_times AS busy
+          JOIN services AS busy_service ON busy_service.provider_id = busy.provider_id
+         WHERE busy_service.id = $1
+           AND busy.starts_at < $3
+           AND busy.ends_at > $2
+        """,
+        service_id,
+        first_start,
+        last_end,
+    )
+    return [(row["starts_at"], row["ends_at"]) for row in rows]
 
 
 async def delete_future_free_slots(

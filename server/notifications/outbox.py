@@ -36,6 +36,57 @@ class Attachment:
     content: str
 
 
+@dataclass(frozen=True)
+class PreparedEmail:
+    """One e-mail rendered and ready to be an outbox row (see `prepare_email`)."""
+
+    kind: str
+    recipient: str
+    subject: str
+    text: str
+    html: str
+    dedupe_key: str
+    appointment_id: UUID | None = None
+    user_id: UUID | None = None
+    held: bool = False
+    attachments: tuple[Attachment, ...] = ()
+    carries_secret: bool = False
+
+
+def prepare_email(
+    *,
+    kind: str,
+    to: str,
+    context: dict[str, Any],
+    dedupe_key: str,
+    appointment_id: UUID | None = None,
+    user_id: UUID | None = None,
+    held: bool = False,
+    attachments: Sequence[Attachment] = (),
+    carries_secret: bool = False,
+) -> PreparedEmail:
+    """Render one e-mail from the `kind` templates with `context`, for `queue_email` or a
+    caller that writes its rows together with others (a new booking's, in one statement).
+
+    `carries_secret` marks a body holding a link that works without signing in; a context
+    with one of SECRET_LINK_FIELDS is marked whatever the caller says.
+    """
+    rendered = render_email(kind, context)
+    return PreparedEmail(
+        kind=kind,
+        recipient=to,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        dedupe_key=dedupe_key,
+        appointment_id=appointment_id,
+        user_id=user_id,
+        held=held,
+        attachments=tuple(attachments),
+        carries_secret=carries_secret or not SECRET_LINK_FIELDS.isdisjoint(context),
+    )
+
+
 async def queue_email(
     conn: asyncpg.Connection,
     *,
@@ -50,13 +101,23 @@ async def queue_email(
     carries_secret: bool = False,
 ) -> bool:
     """Queue one e-mail from the `kind` templates rendered with `context`, in the caller's
-    transaction. Returns False when a message with this `dedupe_key` already exists.
+    transaction. Returns False when a message with this `dedupe_key` already exists."""
+    email = prepare_email(
+        kind=kind,
+        to=to,
+        context=context,
+        dedupe_key=dedupe_key,
+        appointment_id=appointment_id,
+        user_id=user_id,
+        held=held,
+        attachments=attachments,
+        carries_secret=carries_secret,
+    )
+    return await insert_email(conn, email)
 
-    `carries_secret` marks a body holding a link that works without signing in; a context
-    with one of SECRET_LINK_FIELDS is marked whatever the caller says.
-    """
-    rendered = render_email(kind, context)
-    carries_secret = carries_secret or not SECRET_LINK_FIELDS.isdisjoint(context)
+
+async def insert_email(conn: asyncpg.Connection, email: PreparedEmail) -> bool:
+    """Write one prepared e-mail; False when a message with its dedupe key already exists."""
     inserted: UUID | None = await conn.fetchval(
         """
         INSERT INTO outbox (channel, kind, recipient, subject, body_text, body_html,
@@ -66,17 +127,17 @@ async def queue_email(
             ON CONFLICT (dedupe_key) DO NOTHING
         RETURNING id
         """,
-        kind,
-        to,
-        rendered.subject,
-        rendered.text,
-        rendered.html,
-        [asdict(attachment) for attachment in attachments],
-        appointment_id,
-        user_id,
-        dedupe_key,
-        held,
-        carries_secret,
+        email.kind,
+        email.recipient,
+        email.subject,
+        email.text,
+        email.html,
+        [asdict(attachment) for attachment in email.attachments],
+        email.appointment_id,
+        email.user_id,
+        email.dedupe_key,
+        email.held,
+        email.carries_secret,
     )
     return inserted is not None
 

@@ -32,6 +32,8 @@ def _environment() -> Environment:
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
+        # Templates change with a deploy, not while serving: no stat() of each file per render.
+        auto_reload=False,
     )
 
 

@@ -26,7 +26,13 @@ from server.notifications.messages import (
     previous_times,
     provider_zone,
 )
-from server.notifications.outbox import drop_held, queue_email
+from server.notifications.outbox import (
+    PreparedEmail,
+    drop_held,
+    insert_email,
+    prepare_email,
+    queue_email,
+)
 from server.usecases.caldav import queue_caldav_push
 from server.webhooks.events import queue_status_webhook, queue_webhook_event
 
@@ -35,20 +41,50 @@ async def queue_booking_received(
     conn: asyncpg.Connection, appointment: Appointment, *, manage_url: str, base_url: str
 ) -> None:
     """A new booking: the customer's "received" e-mail (with the manage link) and the
-    provider's "new booking" e-mail. Held back while the booking awaits online payment."""
+    provider's "new booking" e-mail. Held back while the booking awaits online payment.
+
+    (POST /api/bookings writes the same rows, from `booking_received_emails`, in one
+    statement with the booking's other records: server.models.booking_records.)"""
     await queue_webhook_event(conn, appointment, "booking.created")
-    held = appointment.payment_status is PaymentStatus.AWAITING_PAYMENT
     await queue_caldav_push(conn, appointment)
-    await _to_customer(
-        conn, appointment, "booking_received", held=held, extra={"manage_url": manage_url}
-    )
-    await _to_provider(
-        conn,
+    emails = booking_received_emails(
         appointment,
-        "booking_new",
-        held=held,
-        extra={"dashboard_url": f"{base_url}/dashboard"},
+        provider_email=await provider_email(conn, appointment.provider_user_id),
+        manage_url=manage_url,
+        base_url=base_url,
     )
+    for email in emails:
+        await insert_email(conn, email)
+
+
+def booking_received_emails(
+    appointment: Appointment, *, provider_email: str, manage_url: str, base_url: str
+) -> list[PreparedEmail]:
+    """The two e-mails of a new booking, rendered: the customer's "received" (with the manage
+    link) and the provider's "new booking"; held while the booking awaits online payment."""
+    held = appointment.payment_status is PaymentStatus.AWAITING_PAYMENT
+    customer_context = appointment_context(appointment, customer_zone(appointment))
+    provider_context = appointment_context(appointment, provider_zone(appointment))
+    return [
+        prepare_email(
+            kind="booking_received",
+            to=appointment.customer_email,
+            context=customer_context | {"manage_url": manage_url},
+            dedupe_key=f"appointment:{appointment.id}:booking_received:customer",
+            appointment_id=appointment.id,
+            user_id=appointment.customer_user_id,
+            held=held,
+        ),
+        prepare_email(
+            kind="booking_new",
+            to=provider_email,
+            context=provider_context | {"dashboard_url": f"{base_url}/dashboard"},
+            dedupe_key=f"appointment:{appointment.id}:booking_new:provider",
+            appointment_id=appointment.id,
+            user_id=appointment.provider_user_id,
+            held=held,
+        ),
+    ]
 
 
 async def queue_move_notifications(

@@ -115,6 +115,9 @@ async def post_booking(data: BookingBody, headers: BookingHeaders) -> Response:
         settings=config(),
         now=_now(),
     )
+    # The pool's connections are what 200 racing customers queue for: give this one back
+    # before publishing.
+    await release_db()
     await run_after_commit(outcome.effects)
     if outcome.error is not None:
         raise outcome.error

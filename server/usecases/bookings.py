@@ -16,14 +16,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 import orjson
 
-from server.domain.appointments import EVENT_FOR_STATUS, Move, PaymentStatus, Status
+from server.domain.appointments import EVENT_FOR_STATUS, Move, PaymentStatus
 from server.domain.bookings import (
     CustomerDetails,
     hash_manage_key,
@@ -34,13 +34,16 @@ from server.domain.rules import RuleBroken
 from server.domain.slots import check_notice
 from server.edge.errors import APIError
 from server.infra.config import Config
-from server.models import appointments, idempotency, payments
-from server.models.appointments import Appointment, LockedSlot, NewBooking
+from server.infra.metrics import BOOKING_RACES_LOST, BOOKINGS_CREATED
+from server.models import appointments, idempotency, payments, slot_claims
+from server.models.appointments import Appointment, LockedSlot
 from server.models.availability import was_withdrawn
+from server.models.booking_records import StoredAnswer, claim_and_record, record_booking
 from server.models.reschedules import was_absorbed
+from server.models.slot_claims import ClaimedSlot, FreeSlotClaim, NewBooking
 from server.models.slots import Slot
 from server.notifications.outbox import DELIVERY_JOB
-from server.notifications.triggers import queue_booking_received
+from server.notifications.triggers import booking_received_emails
 from server.payments.checkout import CheckoutUnavailable, start_checkout
 from server.usecases.appointments import (
     Actor,
@@ -64,6 +67,13 @@ class BookingRequest:
     service_id: UUID | None = None
     day: date | None = None
     waitlist_entry_id: UUID | None = None
+
+    @property
+    def mode(self) -> str:
+        """How the slot is chosen: `slot`, `queue` or `waitlist` (a metric's label)."""
+        if self.waitlist_entry_id is not None:
+            return "waitlist"
+        return "slot" if self.slot_id is not None else "queue"
 
 
 @dataclass(frozen=True)
@@ -130,70 +140,138 @@ async def book(
     now: datetime,
 ) -> BookingOutcome:
     """Book a slot (or the day's next free one); 201 with the booking, or a replay of the first
-    answer to the same Idempotency-Key. The caller runs the outcome's `effects` afterwards."""
+    answer to the same Idempotency-Key. The caller runs the outcome's `effects` afterwards.
+
+    Round trips are few. A free slot booked by id without an Idempotency-Key (the common
+    case) is read, then claimed with all its records in one statement (no BEGIN/COMMIT).
+    Otherwise one short transaction: the claim is one UPDATE that returns the booking, and the
+    booking's history line, CalDAV push, e-mails, webhook deliveries and kept answer are one
+    more statement.
+    """
     scope = f"user:{customer_user_id}" if customer_user_id else "guest"
     manage_key = new_manage_key()
+    claim = NewClaim(request.customer, customer_user_id, hash_manage_key(manage_key))
     conn = await database.connection()
+    booked = None
+    if request.slot_id is not None and idempotency_key is None:
+        booked = await _book_free_slot_at_once(
+            conn, request.slot_id, claim, manage_key, settings, now
+        )
     try:
-        # One transaction from the key's lock to the saved answer, so a concurrent duplicate
-        # waits and then replays; a replay leaves it (nothing written) to finish outside.
-        async with conn.transaction():
-            if idempotency_key is not None:
-                stored = await _stored_answer(conn, scope, idempotency_key)
-                if stored is not None:
-                    raise _Replay(stored)
-            slot = await _claim(conn, request, now)
-            payment = _payment_status(slot, settings)
-            hold = now + timedelta(minutes=settings.hold_minutes)
-            await appointments.book_slot(
-                conn,
-                slot.id,
-                NewBooking(
-                    customer=request.customer,
-                    customer_user_id=customer_user_id,
-                    manage_key_hash=hash_manage_key(manage_key),
-                    payment_status=payment,
-                    price_cents=slot.price_cents,
-                    currency=slot.currency,
-                    hold_expires_at=hold if payment is PaymentStatus.AWAITING_PAYMENT else None,
-                ),
+        if booked is None:
+            booked = await _book_in_transaction(
+                conn, request, claim, manage_key, scope, idempotency_key, settings, now
             )
-            await appointments.insert_status_event(
-                conn,
-                slot.id,
-                from_status=None,
-                to_status=Status.PENDING,
-                actor="customer",
-                actor_user_id=customer_user_id,
-            )
-            appointment = await appointments.select_appointment(conn, slot.id)
-            assert appointment is not None
-            await queue_booking_received(
-                conn,
-                appointment,
-                manage_url=manage_url(settings.base_url, appointment.id, manage_key),
-                base_url=settings.base_url,
-            )
-            body = booking_body(
-                appointment, base_url=settings.base_url, manage_key=manage_key, checkout_url=None
-            )
-            if idempotency_key is not None:
-                await idempotency.save_response(
-                    conn,
-                    scope,
-                    idempotency_key.key,
-                    request_hash=idempotency_key.request_hash,
-                    appointment_id=appointment.id,
-                    response=body,
-                )
     except _Replay as replay:
         return await _replay(database, replay.stored, settings)
-    effects = booking_effects(appointment)
-    if payment is PaymentStatus.AWAITING_PAYMENT:
+    BOOKINGS_CREATED.labels(mode=request.mode).inc()
+    appointment = booked.appointment
+    effects = booking_effects(appointment, booked.body["appointment"])
+    if appointment.payment_status is PaymentStatus.AWAITING_PAYMENT:
+        assert booked.stripe_account_id is not None
         return await _attach_checkout(
-            database, effects, appointment, manage_key, slot, settings, now
+            database, effects, appointment, manage_key, booked.stripe_account_id, settings, now
         )
-    return BookingOutcome(201, body, effects)
+    return BookingOutcome(201, booked.body, effects)
+
+
+@dataclass(frozen=True)
+class _Booked:
+    """A booking committed: the row as booked, the answer's body, where a checkout pays."""
+
+    appointment: Appointment
+    body: dict[str, Any]
+    stripe_account_id: str | None
+
+
+async def _book_free_slot_at_once(
+    conn: asyncpg.Connection,
+    slot_id: UUID,
+    claim: NewClaim,
+    manage_key: str,
+    settings: Config,
+    now: datetime,
+) -> _Booked | None:
+    """The common case in two round trips and no explicit transaction: read the slot, make
+    its booking's e-mails and answer, then claim it and write every record in one statement
+    that does nothing unless the slot is still bookable and as read. None when it was not
+    bookable or changed meanwhile: the caller books it the careful way (or says why not)."""
+    slot = await slot_claims.select_bookable_slot(
+        conn, slot_id, stripe_enabled=settings.stripe_enabled, now=now
+    )
+    if slot is None:
+        return None
+    appointment = slot_claims.booking_of(
+        slot,
+        FreeSlotClaim(
+            customer=claim.customer,
+            customer_user_id=claim.customer_user_id,
+            manage_key_hash=claim.manage_key_hash,
+            stripe_enabled=settings.stripe_enabled,
+            hold_expires_at=now + timedelta(minutes=settings.hold_minutes),
+        ),
+        booked_at=datetime.now(UTC),
+    )
+    appointment_json = appointment.to_json()
+    url = manage_url(settings.base_url, appointment.id, manage_key)
+    emails = booking_received_emails(
+        appointment, provider_email=slot.provider_email, manage_url=url, base_url=settings.base_url
+    )
+    claimed = await claim_and_record(
+        conn,
+        slot,
+        appointment,
+        appointment_json,
+        stripe_enabled=settings.stripe_enabled,
+        now=now,
+        emails=emails,
+    )
+    if not claimed:
+        return None
+    body = {"appointment": appointment_json, "checkout_url": None, "manage_url": url}
+    return _Booked(appointment, body, slot.stripe_account_id)
+
+
+async def _book_in_transaction(
+    conn: asyncpg.Connection,
+    request: BookingRequest,
+    claim: NewClaim,
+    manage_key: str,
+    scope: str,
+    idempotency_key: IdempotencyKey | None,
+    settings: Config,
+    now: datetime,
+) -> _Booked:
+    """One transaction from the key's lock to the saved answer, so a concurrent duplicate
+    waits and then replays (raising _Replay: nothing written, finish outside)."""
+    async with conn.transaction():
+        if idempotency_key is not None:
+            stored = await _stored_answer(conn, scope, idempotency_key)
+            if stored is not None:
+                raise _Replay(stored)
+        claimed = await _claim(conn, request, claim, settings, now)
+        appointment = claimed.appointment
+        appointment_json = appointment.to_json()
+        url = manage_url(settings.base_url, appointment.id, manage_key)
+        body = {"appointment": appointment_json, "checkout_url": None, "manage_url": url}
+        await record_booking(
+            conn,
+            appointment,
+            appointment_json,
+            actor_user_id=claim.customer_user_id,
+            emails=booking_received_emails(
+                appointment,
+                provider_email=claimed.provider_email,
+                manage_url=url,
+                base_url=settings.base_url,
+            ),
+            answer=None
+            if idempotency_key is None
+            else StoredAnswer(
+                scope, idempotency_key.key, idempotency_key.request_hash, response=body
+            ),
+        )
+    return _Booked(appointment, body, claimed.stripe_account_id)
 
 
 async def _stored_answer(
@@ -212,17 +290,82 @@ async def _stored_answer(
     return stored.response
 
 
-async def _claim(conn: asyncpg.Connection, request: BookingRequest, now: datetime) -> LockedSlot:
-    if request.waitlist_entry_id is not None:
-        # The offer ends in this transaction; the slot is then claimed like any other.
-        return await _claim_slot(conn, await take_offer(conn, request.waitlist_entry_id, now), now)
-    if request.slot_id is not None:
-        return await _claim_slot(conn, request.slot_id, now)
-    assert request.service_id is not None and request.day is not None
-    return await _claim_first_free_slot(conn, request.service_id, request.day, now)
+@dataclass(frozen=True)
+class NewClaim:
+    """Who is booking: what the claimed row is filled in with."""
+
+    customer: CustomerDetails
+    customer_user_id: UUID | None
+    manage_key_hash: str
 
 
-async def _claim_slot(conn: asyncpg.Connection, slot_id: UUID, now: datetime) -> LockedSlot:
+async def _claim(
+    conn: asyncpg.Connection,
+    request: BookingRequest,
+    claim: NewClaim,
+    settings: Config,
+    now: datetime,
+) -> ClaimedSlot:
+    try:
+        if request.waitlist_entry_id is not None:
+            # The offer ends in this transaction; the slot is then claimed like any other.
+            slot_id = await take_offer(conn, request.waitlist_entry_id, now)
+            return await _fill(conn, await _lock_slot(conn, slot_id, now), claim, settings, now)
+        if request.slot_id is not None:
+            return await _claim_slot(conn, request.slot_id, claim, settings, now)
+        assert request.service_id is not None and request.day is not None
+        slot = await _lock_first_free_slot(conn, request.service_id, request.day, now)
+        return await _fill(conn, slot, claim, settings, now)
+    except APIError as error:
+        if error.code in ("slot_taken", "day_full"):
+            BOOKING_RACES_LOST.labels(code=error.code).inc()
+        raise
+
+
+async def _claim_slot(
+    conn: asyncpg.Connection, slot_id: UUID, claim: NewClaim, settings: Config, now: datetime
+) -> ClaimedSlot:
+    """The slot booked in one UPDATE when it is bookable; otherwise locked and looked at, to
+    say why not (or, if what stood in the way has just gone, filled in after all)."""
+    claimed = await slot_claims.claim_free_slot(
+        conn,
+        slot_id,
+        FreeSlotClaim(
+            customer=claim.customer,
+            customer_user_id=claim.customer_user_id,
+            manage_key_hash=claim.manage_key_hash,
+            stripe_enabled=settings.stripe_enabled,
+            hold_expires_at=now + timedelta(minutes=settings.hold_minutes),
+        ),
+        now,
+    )
+    if claimed is not None:
+        return claimed
+    return await _fill(conn, await _lock_slot(conn, slot_id, now), claim, settings, now)
+
+
+async def _fill(
+    conn: asyncpg.Connection, slot: LockedSlot, claim: NewClaim, settings: Config, now: datetime
+) -> ClaimedSlot:
+    """Fill in a slot locked and checked by the caller."""
+    payment = _payment_status(slot, settings)
+    hold = now + timedelta(minutes=settings.hold_minutes)
+    return await slot_claims.book_slot(
+        conn,
+        slot.id,
+        NewBooking(
+            customer=claim.customer,
+            customer_user_id=claim.customer_user_id,
+            manage_key_hash=claim.manage_key_hash,
+            payment_status=payment,
+            price_cents=slot.price_cents,
+            currency=slot.currency,
+            hold_expires_at=hold if payment is PaymentStatus.AWAITING_PAYMENT else None,
+        ),
+    )
+
+
+async def _lock_slot(conn: asyncpg.Connection, slot_id: UUID, now: datetime) -> LockedSlot:
     slot = await appointments.lock_slot(conn, slot_id)
     if slot is None:
         if await was_absorbed(conn, slot_id):
@@ -252,7 +395,7 @@ def _check_bookable(slot: LockedSlot, now: datetime) -> None:
     check_notice(slot.starts_at, now, slot.min_notice_minutes)
 
 
-async def _claim_first_free_slot(
+async def _lock_first_free_slot(
     conn: asyncpg.Connection, service_id: UUID, day: date, now: datetime
 ) -> LockedSlot:
     active: bool | None = await conn.fetchval(
@@ -288,7 +431,9 @@ def _payment_status(slot: LockedSlot, settings: Config) -> PaymentStatus:
     return PaymentStatus.PAY_AT_VISIT
 
 
-def booking_effects(appointment: Appointment) -> Effects:
+def booking_effects(
+    appointment: Appointment, appointment_json: dict[str, Any] | None = None
+) -> Effects:
     """After commit: watchers see the slot go, the provider hears of the booking, and the
     worker sends the booking's messages."""
     effects = Effects()
@@ -308,7 +453,9 @@ def booking_effects(appointment: Appointment) -> Effects:
         ],
     )
     effects.appointment_changed(
-        appointment.provider_id, EVENT_FOR_STATUS[appointment.status], appointment.to_json()
+        appointment.provider_id,
+        EVENT_FOR_STATUS[appointment.status],
+        appointment_json if appointment_json is not None else appointment.to_json(),
     )
     effects.nudge(DELIVERY_JOB)
     return effects
@@ -319,19 +466,18 @@ async def _attach_checkout(
     effects: Effects,
     appointment: Appointment,
     manage_key: str,
-    slot: LockedSlot,
+    destination_account: str,
     settings: Config,
     now: datetime,
 ) -> BookingOutcome:
     """Open a Stripe Checkout Session for the new booking, its connection given back to the
     pool meanwhile; undo the booking if Stripe can't (the undo's effects join `effects`)."""
-    assert slot.stripe_account_id is not None
     await database.release()
     try:
         checkout = await start_checkout(
             appointment,
             manage_url=manage_url(settings.base_url, appointment.id, manage_key),
-            destination_account=slot.stripe_account_id,
+            destination_account=destination_account,
             settings=settings,
         )
     except CheckoutUnavailable:

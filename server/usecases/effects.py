@@ -23,11 +23,13 @@ from redis.asyncio import Redis
 
 from realtime.cluster_publisher import Publisher
 from realtime.publish import (
-    publish_appointment_event,
-    publish_slot_changes,
-    publish_waitlist_changed,
+    Message,
+    appointment_event_message,
+    publish_messages,
+    slot_changes_message,
+    waitlist_changed_message,
 )
-from server.infra.job_queue import enqueue_job
+from server.infra.job_queue import nudge_job
 from server.models.slots import Slot
 from server.notifications.outbox import DELIVERY_JOB
 from server.webhooks.events import WEBHOOK_DELIVERY_JOB
@@ -134,30 +136,41 @@ class Effects:
 
 
 async def run_effects(effects: Effects, redis: Publisher | None, jobs: Redis | None) -> None:
-    """After commit: publish the slot changes and appointment events, then nudge the worker.
+    """After commit: publish the slot changes, appointment events and waitlist changes, all
+    through one pipeline, then nudge the worker (coalesced with this process's other nudges,
+    server.infra.job_queue.nudge_job).
 
     `redis` publishes (None: nothing is published), `jobs` is the arq client (None: the
     worker's sweeps pick the work up). Never raises for Redis trouble.
     """
     for counter in effects.counts:
         counter.inc()
+    await publish_messages(redis, _messages(effects))
+    for job_name in effects.job_nudges:
+        await nudge_job(jobs, job_name)
+    if effects.appointment_events:
+        # A change to a booking may have queued webhook deliveries (server.webhooks.events).
+        await nudge_job(jobs, WEBHOOK_DELIVERY_JOB)
+
+
+def _messages(effects: Effects) -> list[Message]:
+    messages: list[Message] = []
     for change in effects.slot_changes:
-        await publish_slot_changes(
-            redis,
+        message = slot_changes_message(
             change.service_id,
             change.zone,
             changed=change.changed,
             removed=change.removed,
             reset=change.reset,
         )
+        if message is not None:
+            messages.append(message)
     for event in effects.appointment_events:
-        await publish_appointment_event(
-            redis, event.provider_id, event.event, event.appointment, previous=event.previous
+        messages.append(
+            appointment_event_message(
+                event.provider_id, event.event, event.appointment, previous=event.previous
+            )
         )
     for service_id, day in effects.waitlist_days:
-        await publish_waitlist_changed(redis, service_id, day)
-    for job_name in effects.job_nudges:
-        await enqueue_job(jobs, job_name)
-    if effects.appointment_events:
-        # A change to a booking may have queued webhook deliveries (server.webhooks.events).
-        await enqueue_job(jobs, WEBHOOK_DELIVERY_JOB)
+        messages.append(waitlist_changed_message(service_id, day))
+    return messages

@@ -1,0 +1,130 @@
+"""`appointly serve --workers N`: N web processes answering on one address.
+
+The parent resolves what every process must share once, before any starts: the database and
+Redis URLs (starting the embedded servers if those are not set), the public origin, and the
+SECRET_KEY that signs sessions (random per start in development: generated here once, so a
+session cookie made by one process is good at every other). It then starts N children, each
+`appointly serve --bind HOST:PORT --reuse-port`, which bind their own listening socket with
+SO_REUSEPORT: the kernel spreads new connections over the N sockets, so no process accepts
+more than its share and a long-lived keep-alive or WebSocket stays with the process it met.
+
+Ctrl-C (SIGINT) or SIGTERM to the parent stops every child gracefully (SIGTERM, then a kill
+after STOP_SECONDS); a child that dies on its own stops the rest, and the parent exits 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import sys
+
+from server.infra.config import Config
+
+log = logging.getLogger("appointly")
+
+# How long the web processes get to finish their requests after Ctrl-C before being killed.
+STOP_SECONDS = 15
+# What `--reuse-port` children are started with, so their environment says what they share.
+SHARED_VARIABLES = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "BASE_URL")
+
+
+def shared_environment(config: Config) -> dict[str, str]:
+    """The environment of every web process: resolved URLs, one secret key, one origin."""
+    assert config.database_url and config.redis_url
+    return {
+        **os.environ,
+        "DATABASE_URL": config.database_url,
+        "REDIS_URL": config.redis_url,
+        "SECRET_KEY": config.secret_key,
+        "BASE_URL": config.base_url,
+    }
+
+
+def reuse_port_socket(bind: str) -> socket.socket:
+    """A listening TCP socket on `bind` (HOST:PORT) that other processes may bind too
+    (SO_REUSEPORT), for Hypercorn to serve through `fd://`."""
+    host, _, port = bind.rpartition(":")
+    host = host.strip("[]") or "0.0.0.0"  # an empty host: every address, as Hypercorn reads it
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, int(port)))
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve_in_processes(config: Config, bind: str, workers: int) -> int:
+    """Run `workers` web processes on `bind` until Ctrl-C or SIGTERM; the exit status."""
+    return asyncio.run(_supervise(config, bind, workers))
+
+
+async def _supervise(config: Config, bind: str, workers: int) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    env = shared_environment(config)
+    children = [await _start_web_process(bind, env) for _ in range(workers)]
+    log.info(
+        "serving Appointly on %s from %d processes (%s)",
+        bind,
+        workers,
+        ", ".join(str(child.pid) for child in children),
+    )
+    exits = [asyncio.create_task(child.wait()) for child in children]
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait([stopping, *exits], return_when=asyncio.FIRST_COMPLETED)
+    crashed = [child for child in children if child.returncode is not None]
+    stopping.cancel()
+    await asyncio.gather(*(_stop(child) for child in children))
+    if crashed and not stop.is_set():
+        log.error(
+            "web process %d stopped unexpectedly (exit code %s); stopped the others",
+            crashed[0].pid,
+            crashed[0].returncode,
+        )
+        return 1
+    return 0
+
+
+async def _start_web_process(bind: str, env: dict[str, str]) -> asyncio.subprocess.Process:
+    # Their own process group: Ctrl-C reaches only the parent, which stops them in order. If
+    # the parent dies without that, the kernel sends them SIGTERM (PR_SET_PDEATHSIG).
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "server",
+        "serve",
+        "--bind",
+        bind,
+        "--reuse-port",
+        env=env,
+        process_group=0,
+        preexec_fn=_die_with_parent,
+    )
+
+
+def _die_with_parent() -> None:
+    if sys.platform == "linux":
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+async def _stop(child: asyncio.subprocess.Process) -> None:
+    if child.returncode is not None:
+        return
+    child.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(child.wait(), STOP_SECONDS)
+    except TimeoutError:
+        log.warning("web process %d did not stop within %s s; killing it", child.pid, STOP_SECONDS)
+        child.kill()
+        await child.wait()
