@@ -33,6 +33,10 @@ async def shutdown(ctx: JobContext) -> None:
     await close_context(ctx)
 
 
+# Seconds a worker's Redis read may take before it counts as lost.
+WORKER_REDIS_TIMEOUT = 5.0
+
+
 def worker_settings(config: Config) -> type:
     """WorkerSettings bound to `config` (its REDIS_URL must already be resolved)."""
     if config.redis_url is None:
@@ -40,7 +44,12 @@ def worker_settings(config: Config) -> type:
     redis_settings_ = worker_redis_settings(config.redis_url, config)
     # arq's settings cannot set read timeouts or keepalive, so the worker gets its pool made
     # like the app's: a Redis that stops answering fails a poll instead of hanging the worker.
-    redis_pool_ = job_queue(config.redis_url, config)
+    # Its reads get longer than a request's: a poll slower than a second on a loaded machine
+    # is no outage, and a timed-out poll ends arq's loop (the command then starts it again).
+    worker_redis = config.with_changes(
+        redis_timeout=max(WORKER_REDIS_TIMEOUT, config.redis_timeout)
+    )
+    redis_pool_ = job_queue(config.redis_url, worker_redis)
 
     class WorkerSettings:
         functions: ClassVar[list[Any]] = [

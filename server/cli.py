@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -29,6 +30,8 @@ log = logging.getLogger("appointly")
 # How long `appointly run` gives the worker to finish its jobs after Ctrl-C before killing it.
 WORKER_STOP_SECONDS = 15
 EXIT_INTERRUPTED = 130
+# How long `appointly worker` waits before starting again after losing Redis.
+WORKER_RESTART_SECONDS = 1.0
 
 
 class CommandError(RuntimeError):
@@ -170,13 +173,22 @@ def _with_bind_origin(config: Config, bind: str | None) -> Config:
 
 def cmd_worker(config: Config, args: argparse.Namespace) -> int:
     from arq.worker import run_worker
+    from redis.exceptions import RedisError
 
     from jobs.worker import worker_settings
 
     config = resolve_services(config)
-    # arq installs its own SIGINT/SIGTERM handlers: they cancel the jobs and close the pools.
-    run_worker(worker_settings(config))
-    return 0
+    while True:
+        try:
+            # arq installs its own SIGINT/SIGTERM handlers: they cancel the jobs, close the
+            # pools and return.
+            run_worker(worker_settings(config))
+            return 0
+        except (RedisError, OSError, TimeoutError) as error:
+            # arq's poll loop lets a Redis error end the worker (a read slower than the timeout
+            # on a loaded machine, a Redis restart); jobs are in Redis and re-read, so start over.
+            log.warning("the worker lost Redis (%s); starting again", error)
+            time.sleep(WORKER_RESTART_SECONDS)
 
 
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
