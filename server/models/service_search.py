@@ -29,10 +29,12 @@ from server.models.slots import offered
 WORD_SIMILARITY_THRESHOLD = 0.5
 # Matches are counted exactly up to this many; beyond it the total says "at least this many".
 TOTAL_CAP = 1_000
-# Each field's nearest-neighbour search gives the page's last position plus this many
-# candidates, so the ranking has some to choose from beyond the page.
-EXTRA_CANDIDATES = 20
-
+# Each field's nearest-neighbour search gives candidates in blocks of this many, enough to
+# reach the page's last position: pages within one block are cut from the same ranked
+# candidates, so paging through them neither repeats nor skips a service.
+CANDIDATE_BLOCK = 60
+# Shorter text is not looked for inside words (an index cannot find "ab" inside a word).
+MIN_SUBSTRING_LENGTH = 3
 
 
 def filters_sql(first: int) -> str:
@@ -65,7 +67,11 @@ FILTERS = filters_sql(4)
 # The description is long: a word-similarity match over it cannot be found in index order
 # quickly unless the text occurs as it is (bench/README.md), so it matches by substring, or by
 # containing every word (full-text, any order, prefixes too; typos were corrected already).
+# A one-word text has no tsquery ($3 is NULL) and matches descriptions by substring; a longer
+# one only by its words (its trigrams would be found in every description holding its words in
+# any order, each then rechecked for the exact phrase).
 DESCRIPTION_WORDS_MATCH = "to_tsvector('simple', s.description) @@ to_tsquery('simple', $3)"
+DESCRIPTION_SUBSTRING_MATCH = "($3::text IS NULL AND s.description ILIKE $2)"
 
 
 def _nearest(field: str, match: str) -> str:
@@ -118,10 +124,8 @@ CANDIDATES = "\n UNION \n".join(
         _nearest("name", "$1 <% s.name"),
         _nearest("category", "s.category ILIKE $2"),
         _nearest("category", "$1 <% s.category"),
-        _nearest("description", "s.description ILIKE $2"),
+        _nearest("description", DESCRIPTION_SUBSTRING_MATCH),
         _description_words(),
-    ]
-    + [
         _nearest_providers("p.business_name ILIKE $2"),
         _nearest_providers("$1 <% p.business_name"),
     ]
@@ -152,7 +156,7 @@ _OWN_FIELDS_MATCH = f"""(   s.name ILIKE $2
         OR $1 <% s.name
         OR coalesce(s.category, '') ILIKE $2
         OR $1 <% coalesce(s.category, '')
-        OR s.description ILIKE $2
+        OR {DESCRIPTION_SUBSTRING_MATCH}
         OR coalesce({DESCRIPTION_WORDS_MATCH}, false))"""
 
 # How many services match, counted up to $9: each match once (by its own fields, or else by
@@ -163,9 +167,11 @@ COUNT_QUERY = f"""
             SELECT s.id
               FROM services AS s
              WHERE s.is_active
-               AND {_OWN_FIELDS_MATCH.replace("coalesce(s.category, '')", "s.category")
-                                  .replace(f"coalesce({DESCRIPTION_WORDS_MATCH}, false)",
-                                           DESCRIPTION_WORDS_MATCH)}
+               AND {
+    _OWN_FIELDS_MATCH.replace("coalesce(s.category, '')", "s.category").replace(
+        f"coalesce({DESCRIPTION_WORDS_MATCH}, false)", DESCRIPTION_WORDS_MATCH
+    )
+}
                {FILTERS}
              UNION ALL
             SELECT s.id
@@ -238,6 +244,12 @@ def like_pattern(query: str) -> str:
     return f"%{escaped}%"
 
 
+def substring_pattern(text: str) -> str | None:
+    """The LIKE pattern finding `text` inside a field; None (no substring matching, only
+    word-similarity) below three characters, which hold no trigram an index could look up."""
+    return like_pattern(text) if len(text) >= MIN_SUBSTRING_LENGTH else None
+
+
 def prefix_tsquery(text: str) -> str | None:
     """A tsquery ('simple' configuration) for text holding every word of `text`, each word also
     as the start of a longer one; None when `text` has fewer than two words (a single word's
@@ -248,7 +260,9 @@ def prefix_tsquery(text: str) -> str | None:
 
 
 def candidates_per_field(limit: int, offset: int) -> int:
-    return offset + limit + EXTRA_CANDIDATES
+    """How many candidates each field gives for the page: whole blocks up to its end."""
+    blocks = (offset + limit + CANDIDATE_BLOCK - 1) // CANDIDATE_BLOCK
+    return blocks * CANDIDATE_BLOCK
 
 
 def capped_total(counted: int) -> tuple[int, bool]:
@@ -291,7 +305,7 @@ async def search_services(
     if query is None:
         return await _list_services(conn, filters=filters, limit=limit, offset=offset)
     text = await correct_words(conn, query)
-    arguments = (text, like_pattern(text), prefix_tsquery(text), *filters.arguments())
+    arguments = (text, substring_pattern(text), prefix_tsquery(text), *filters.arguments())
     async with conn.transaction():
         await set_search_settings(conn)
         rows = await conn.fetch(
