@@ -22,7 +22,7 @@ MAX_CORRECTED_WORDS = 8
 # unrelated words of similar length score well below 0.3.
 CORRECTION_SIMILARITY = 0.3
 
-_CORRECT_WORDS = """
+CORRECT_WORDS_QUERY = """
     SELECT coalesce(
                (SELECT typed.word
                   FROM search_words AS known
@@ -66,5 +66,5 @@ async def correct_words(conn: asyncpg.Connection, text: str) -> str:
             "SELECT set_config('pg_trgm.similarity_threshold', $1, true)",
             str(CORRECTION_SIMILARITY),
         )
-        rows = await conn.fetch(_CORRECT_WORDS, words, [_prefix_pattern(w) for w in words])
+        rows = await conn.fetch(CORRECT_WORDS_QUERY, words, [_prefix_pattern(w) for w in words])
     return " ".join([row["word"] for row in rows] + rest)
