@@ -41,8 +41,7 @@ from bench.common import (
 from bench.search_catalog import CATALOG, FREE_SLOTS_TOMORROW, RANK_EVERY_MATCH
 from server.models.search_words import CORRECT_WORDS_QUERY, CORRECTION_SIMILARITY, split_words
 from server.models.service_search import (
-    COUNT_QUERY,
-    SEARCH_QUERY,
+    RANK_EVERY_MATCH_UP_TO,
     TOTAL_CAP,
     WORD_SIMILARITY_THRESHOLD,
     SearchFilters,
@@ -52,6 +51,7 @@ from server.models.service_search import (
     set_search_settings,
     substring_pattern,
 )
+from server.models.service_search_sql import COUNT_QUERY, RANK_EVERY_MATCH_QUERY, SEARCH_QUERY
 
 SERVICES = 100_000
 RUNS = 100
@@ -153,8 +153,12 @@ async def raw_once(conn: asyncpg.Connection, case: Case) -> int:
     arguments = (text, substring_pattern(text), prefix_tsquery(text), *filters_of(case).arguments())
     async with conn.transaction():
         await set_search_settings(conn)
-        await conn.fetch(SEARCH_QUERY, *arguments, candidates_per_field(PAGE_SIZE, 0), PAGE_SIZE, 0)
         counted: int = await conn.fetchval(COUNT_QUERY, *arguments, TOTAL_CAP + 1)
+        if 0 < counted <= RANK_EVERY_MATCH_UP_TO:
+            await conn.fetch(RANK_EVERY_MATCH_QUERY, *arguments, PAGE_SIZE, 0)
+        elif counted:
+            candidates = candidates_per_field(PAGE_SIZE, 0)
+            await conn.fetch(SEARCH_QUERY, *arguments, candidates, PAGE_SIZE, 0)
     return counted
 
 

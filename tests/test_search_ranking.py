@@ -14,6 +14,8 @@ import asyncpg
 import httpx
 import pytest
 
+from server.models import service_search
+
 # (provider, service name, category, description, location)
 CATALOGUE = [
     ("Harbour Physio", "Sports massage", "Wellness", "Deep tissue work for runners.", "Bristol"),
@@ -71,8 +73,15 @@ async def insert_catalogue(
     )
 
 
-@pytest.fixture
-async def catalogue(db: asyncpg.Connection) -> None:
+@pytest.fixture(params=["every match ranked", "nearest candidates ranked"])
+async def catalogue(
+    request: pytest.FixtureRequest, db: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The catalogue, searched both ways the search can go: with few matches every one is
+    ranked; with many only each field's nearest candidates are (forced here by lowering the
+    threshold, as the served app runs in this process)."""
+    if request.param == "nearest candidates ranked":
+        monkeypatch.setattr(service_search, "RANK_EVERY_MATCH_UP_TO", 0)
     await insert_catalogue(db, CATALOGUE)
     await insert_catalogue(db, [INACTIVE], active=False)
 
