@@ -22,6 +22,11 @@ CREATE INDEX services_description_words_idx
 CREATE INDEX services_location_trgm_idx
     ON services USING gin (location gin_trgm_ops) WHERE is_active;
 
+-- `available_on` asks which services have a free slot on a day: for a day with few free slots
+-- the planner can start from that day's free slots instead of probing every service.
+CREATE INDEX appointments_free_by_day_idx
+    ON appointments (slot_date, service_id) WHERE NOT booked;
+
 -- 2. Every word the catalogue uses, once: a typo in the search text is corrected to the
 --    nearest of these before searching ("massge" -> "massage"), so a typo costs what the right
 --    word costs. Words are only ever added; one no longer used simply finds nothing.

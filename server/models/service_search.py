@@ -26,6 +26,7 @@ from server.models.service_search_sql import (
     COUNT_QUERY,
     LIST_COUNT_QUERY,
     LIST_QUERY,
+    NEAREST_CANDIDATES_QUERY,
     RANK_EVERY_MATCH_QUERY,
     SEARCH_QUERY,
 )
@@ -111,13 +112,19 @@ async def set_search_settings(conn: asyncpg.Connection) -> None:
     the filters that are not set); no sequential scans (the planner cannot estimate how many
     rows a trigram match keeps, and for a capped count it would gamble on a sequential scan
     meeting enough matches early, which costs a word_similarity() per service when they are
-    few); no parallel workers (starting them costs more than these small reads)."""
+    few); random reads priced as what they are for a catalogue held in memory (at the default,
+    4, the planner would rather fetch every filtered match and sort them all by distance than
+    read the nearest few in index order); no parallel workers and no JIT compilation (starting
+    either costs more than these small reads: JIT alone took a second whenever the plan's cost
+    estimate ran high)."""
     await conn.execute(
         """
         SELECT set_config('pg_trgm.word_similarity_threshold', $1, true),
                set_config('plan_cache_mode', 'force_custom_plan', true),
                set_config('enable_seqscan', 'off', true),
-               set_config('max_parallel_workers_per_gather', '0', true)
+               set_config('max_parallel_workers_per_gather', '0', true),
+               set_config('jit', 'off', true),
+               set_config('random_page_cost', '1.1', true)
         """,
         str(WORD_SIMILARITY_THRESHOLD),
     )
@@ -148,7 +155,10 @@ async def search_services(
             rows = await conn.fetch(RANK_EVERY_MATCH_QUERY, *arguments, limit, offset)
         else:
             candidates = candidates_per_field(limit, offset)
-            rows = await conn.fetch(SEARCH_QUERY, *arguments, candidates, limit, offset)
+            await conn.execute("SELECT set_config('enable_bitmapscan', 'off', true)")
+            nearest = await conn.fetchval(NEAREST_CANDIDATES_QUERY, *arguments, candidates)
+            await conn.execute("SELECT set_config('enable_bitmapscan', 'on', true)")
+            rows = await conn.fetch(SEARCH_QUERY, *arguments, candidates, limit, offset, nearest)
     total, is_estimate = capped_total(counted)
     return SearchPage([service_from_row(row) for row in rows], total, is_estimate)
 

@@ -179,21 +179,32 @@ def _description_words() -> str:
     )"""
 
 
-CANDIDATES = "\n UNION ALL \n".join(
+# Many matches, step 1: each field's nearest candidates, in index order, as an array of ids.
+# Run with bitmap scans off: the planner cannot estimate how many services a trigram match
+# keeps and, with a filter present, would rather fetch every match and sort them all by
+# distance than read the nearest few from the GiST index (bench/README.md).
+_NEAREST_BRANCHES = "\n UNION ALL \n".join(
     [
         _nearest("name", "s.name ILIKE $2"),
         _nearest("name", "$1 <% s.name"),
         _nearest("category", "s.category ILIKE $2"),
         _nearest("category", "$1 <% s.category"),
         _nearest("description", DESCRIPTION_SUBSTRING_MATCH),
-        _description_words(),
         _nearest_providers("p.business_name ILIKE $2"),
         _nearest_providers("$1 <% p.business_name"),
     ]
 )
+NEAREST_CANDIDATES_QUERY = f"""
+    SELECT coalesce(array_agg(DISTINCT candidate.id), '{{}}')
+      FROM ({_NEAREST_BRANCHES}) AS candidate
+"""
 
-# Many matches: each field's nearest candidates, ranked.
-SEARCH_QUERY = ranked(CANDIDATES, "$10", "$11")
+# Many matches, step 2 (bitmap scans back on): those candidates ($12) and, for a text of
+# several words, the first services whose descriptions hold them all (the full-text index
+# answers by bitmap only), ranked.
+SEARCH_QUERY = ranked(
+    f"SELECT unnest($12::uuid[]) AS id UNION ALL {_description_words()}", "$10", "$11"
+)
 
 _LIST_FILTERS = filters_sql(1, indexable=True)
 
