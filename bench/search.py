@@ -51,7 +51,12 @@ from server.models.service_search import (
     set_search_settings,
     substring_pattern,
 )
-from server.models.service_search_sql import COUNT_QUERY, RANK_EVERY_MATCH_QUERY, SEARCH_QUERY
+from server.models.service_search_sql import (
+    COUNT_QUERY,
+    NEAREST_CANDIDATES_QUERY,
+    RANK_EVERY_MATCH_QUERY,
+    SEARCH_QUERY,
+)
 
 SERVICES = 100_000
 RUNS = 100
@@ -158,7 +163,10 @@ async def raw_once(conn: asyncpg.Connection, case: Case) -> int:
             await conn.fetch(RANK_EVERY_MATCH_QUERY, *arguments, PAGE_SIZE, 0)
         elif counted:
             candidates = candidates_per_field(PAGE_SIZE, 0)
-            await conn.fetch(SEARCH_QUERY, *arguments, candidates, PAGE_SIZE, 0)
+            await conn.execute("SELECT set_config('enable_bitmapscan', 'off', true)")
+            nearest = await conn.fetchval(NEAREST_CANDIDATES_QUERY, *arguments, candidates)
+            await conn.execute("SELECT set_config('enable_bitmapscan', 'on', true)")
+            await conn.fetch(SEARCH_QUERY, *arguments, candidates, PAGE_SIZE, 0, nearest)
     return counted
 
 
@@ -189,7 +197,8 @@ async def before_once(conn: asyncpg.Connection, case: Case) -> None:
 
 
 async def explain(conn: asyncpg.Connection, q: str) -> str:
-    """EXPLAIN (ANALYZE) of the candidate query and the capped count for the corrected `q`."""
+    """EXPLAIN (ANALYZE) of the three statements a broad search runs (capped count, nearest
+    candidates, ranking) for `q` as the typo correction leaves it."""
     words = split_words(q)
     async with conn.transaction():
         await conn.execute(
@@ -199,21 +208,24 @@ async def explain(conn: asyncpg.Connection, q: str) -> str:
         rows = await conn.fetch(CORRECT_WORDS_QUERY, words, [f"{word}%" for word in words])
     text = " ".join(row["word"] for row in rows)
     arguments = (text, substring_pattern(text), prefix_tsquery(text), *SearchFilters().arguments())
+    candidates = candidates_per_field(PAGE_SIZE, 0)
+    analyze = "EXPLAIN (ANALYZE, COSTS OFF)"
     async with conn.transaction():
         await set_search_settings(conn)
-        plan = await conn.fetch(
-            f"EXPLAIN (ANALYZE, COSTS OFF) {SEARCH_QUERY}",
-            *arguments,
-            candidates_per_field(PAGE_SIZE, 0),
-            PAGE_SIZE,
-            0,
+        count = await conn.fetch(f"{analyze} {COUNT_QUERY}", *arguments, TOTAL_CAP + 1)
+        await conn.execute("SELECT set_config('enable_bitmapscan', 'off', true)")
+        nearest_plan = await conn.fetch(
+            f"{analyze} {NEAREST_CANDIDATES_QUERY}", *arguments, candidates
         )
-        count = await conn.fetch(
-            f"EXPLAIN (ANALYZE, COSTS OFF) {COUNT_QUERY}", *arguments, TOTAL_CAP + 1
+        nearest = await conn.fetchval(NEAREST_CANDIDATES_QUERY, *arguments, candidates)
+        await conn.execute("SELECT set_config('enable_bitmapscan', 'on', true)")
+        ranking = await conn.fetch(
+            f"{analyze} {SEARCH_QUERY}", *arguments, candidates, PAGE_SIZE, 0, nearest
         )
-    lines = [f"-- {q!r} searched as {text!r}: candidates and ranking"]
-    lines += [row[0] for row in plan]
-    lines += [f"-- {q!r}: the capped count"] + [row[0] for row in count]
+    lines = [f"-- {q!r} searched as {text!r}: 1. the capped count"]
+    lines += [row[0] for row in count]
+    lines += ["-- 2. the nearest candidates of each field"] + [row[0] for row in nearest_plan]
+    lines += ["-- 3. the candidates ranked"] + [row[0] for row in ranking]
     return "\n".join(lines)
 
 
