@@ -51,12 +51,7 @@ from server.models.service_search import (
     set_search_settings,
     substring_pattern,
 )
-from server.models.service_search_sql import (
-    COUNT_QUERY,
-    NEAREST_CANDIDATES_QUERY,
-    RANK_EVERY_MATCH_QUERY,
-    SEARCH_QUERY,
-)
+from server.models.service_search_sql import ANY_DAY
 
 SERVICES = 100_000
 RUNS = 100
@@ -155,18 +150,20 @@ async def raw_once(conn: asyncpg.Connection, case: Case) -> int:
         )
         rows = await conn.fetch(CORRECT_WORDS_QUERY, words, [f"{word}%" for word in words])
     text = " ".join(row["word"] for row in rows)
-    arguments = (text, substring_pattern(text), prefix_tsquery(text), *filters_of(case).arguments())
+    filters = filters_of(case)
+    arguments = (text, substring_pattern(text), prefix_tsquery(text), *filters.arguments())
+    sql = filters.sql()
     async with conn.transaction():
         await set_search_settings(conn)
-        counted: int = await conn.fetchval(COUNT_QUERY, *arguments, TOTAL_CAP + 1)
+        counted: int = await conn.fetchval(sql.count, *arguments, TOTAL_CAP + 1)
         if 0 < counted <= RANK_EVERY_MATCH_UP_TO:
-            await conn.fetch(RANK_EVERY_MATCH_QUERY, *arguments, PAGE_SIZE, 0)
+            await conn.fetch(sql.rank_every_match, *arguments, PAGE_SIZE, 0)
         elif counted:
             candidates = candidates_per_field(PAGE_SIZE, 0)
             await conn.execute("SELECT set_config('enable_bitmapscan', 'off', true)")
-            nearest = await conn.fetchval(NEAREST_CANDIDATES_QUERY, *arguments, candidates)
+            nearest = await conn.fetchval(sql.nearest_candidates, *arguments, candidates)
             await conn.execute("SELECT set_config('enable_bitmapscan', 'on', true)")
-            await conn.fetch(SEARCH_QUERY, *arguments, candidates, PAGE_SIZE, 0, nearest)
+            await conn.fetch(sql.search, *arguments, candidates, PAGE_SIZE, 0, nearest)
     return counted
 
 
@@ -212,15 +209,15 @@ async def explain(conn: asyncpg.Connection, q: str) -> str:
     analyze = "EXPLAIN (ANALYZE, COSTS OFF)"
     async with conn.transaction():
         await set_search_settings(conn)
-        count = await conn.fetch(f"{analyze} {COUNT_QUERY}", *arguments, TOTAL_CAP + 1)
+        count = await conn.fetch(f"{analyze} {ANY_DAY.count}", *arguments, TOTAL_CAP + 1)
         await conn.execute("SELECT set_config('enable_bitmapscan', 'off', true)")
         nearest_plan = await conn.fetch(
-            f"{analyze} {NEAREST_CANDIDATES_QUERY}", *arguments, candidates
+            f"{analyze} {ANY_DAY.nearest_candidates}", *arguments, candidates
         )
-        nearest = await conn.fetchval(NEAREST_CANDIDATES_QUERY, *arguments, candidates)
+        nearest = await conn.fetchval(ANY_DAY.nearest_candidates, *arguments, candidates)
         await conn.execute("SELECT set_config('enable_bitmapscan', 'on', true)")
         ranking = await conn.fetch(
-            f"{analyze} {SEARCH_QUERY}", *arguments, candidates, PAGE_SIZE, 0, nearest
+            f"{analyze} {ANY_DAY.search}", *arguments, candidates, PAGE_SIZE, 0, nearest
         )
     lines = [f"-- {q!r} searched as {text!r}: 1. the capped count"]
     lines += [row[0] for row in count]

@@ -22,14 +22,7 @@ from datetime import date, datetime
 import asyncpg
 
 from server.models.search_words import correct_words, split_words
-from server.models.service_search_sql import (
-    COUNT_QUERY,
-    LIST_COUNT_QUERY,
-    LIST_QUERY,
-    NEAREST_CANDIDATES_QUERY,
-    RANK_EVERY_MATCH_QUERY,
-    SEARCH_QUERY,
-)
+from server.models.service_search_sql import ANY_DAY, ON_A_DAY, SearchSQL
 from server.models.services import Service, service_from_row
 
 # word_similarity() at or above this counts as a match: "massge" finds "massage" (0.71),
@@ -58,6 +51,10 @@ class SearchFilters:
     available_on: date | None = None
     # The moment a slot must start after (plus its service's minimum notice) to count as free.
     now: datetime | None = None
+
+    def sql(self) -> SearchSQL:
+        """The statements for these filters (the day filter changes their shape)."""
+        return ON_A_DAY if self.available_on is not None else ANY_DAY
 
     def arguments(self) -> tuple[str | None, str | None, str | None, date | None, datetime | None]:
         near_pattern = None if self.near is None else like_pattern(self.near)
@@ -146,19 +143,20 @@ async def search_services(
         return await _list_services(conn, filters=filters, limit=limit, offset=offset)
     text = await correct_words(conn, query)
     arguments = (text, substring_pattern(text), prefix_tsquery(text), *filters.arguments())
+    sql = filters.sql()
     async with conn.transaction():
         await set_search_settings(conn)
-        counted: int = await conn.fetchval(COUNT_QUERY, *arguments, TOTAL_CAP + 1)
+        counted: int = await conn.fetchval(sql.count, *arguments, TOTAL_CAP + 1)
         if counted == 0:
             rows = []
         elif counted <= RANK_EVERY_MATCH_UP_TO:
-            rows = await conn.fetch(RANK_EVERY_MATCH_QUERY, *arguments, limit, offset)
+            rows = await conn.fetch(sql.rank_every_match, *arguments, limit, offset)
         else:
             candidates = candidates_per_field(limit, offset)
             await conn.execute("SELECT set_config('enable_bitmapscan', 'off', true)")
-            nearest = await conn.fetchval(NEAREST_CANDIDATES_QUERY, *arguments, candidates)
+            nearest = await conn.fetchval(sql.nearest_candidates, *arguments, candidates)
             await conn.execute("SELECT set_config('enable_bitmapscan', 'on', true)")
-            rows = await conn.fetch(SEARCH_QUERY, *arguments, candidates, limit, offset, nearest)
+            rows = await conn.fetch(sql.search, *arguments, candidates, limit, offset, nearest)
     total, is_estimate = capped_total(counted)
     return SearchPage([service_from_row(row) for row in rows], total, is_estimate)
 
@@ -168,8 +166,9 @@ async def _list_services(
 ) -> SearchPage:
     async with conn.transaction():
         await set_search_settings(conn)
-        rows = await conn.fetch(LIST_QUERY, *filters.arguments(), limit, offset)
-        counted: int = await conn.fetchval(LIST_COUNT_QUERY, *filters.arguments(), TOTAL_CAP + 1)
+        sql = filters.sql()
+        rows = await conn.fetch(sql.listing, *filters.arguments(), limit, offset)
+        counted: int = await conn.fetchval(sql.listing_count, *filters.arguments(), TOTAL_CAP + 1)
     total, is_estimate = capped_total(counted)
     return SearchPage([service_from_row(row) for row in rows], total, is_estimate)
 
