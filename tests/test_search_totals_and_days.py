@@ -127,3 +127,35 @@ async def test_a_bad_filter_is_a_422_naming_the_field(
     error = response.json()["error"]
     assert error["code"] == "validation_error"
     assert set(error["fields"]) == set(params)
+
+
+async def test_a_day_taken_by_a_busy_time_is_not_free(
+    client: httpx.AsyncClient,
+    guest: httpx.AsyncClient,
+    become_provider: BecomeProvider,
+    db: asyncpg.Connection,
+) -> None:
+    provider = await become_provider(business_name="Busy Bee Clinic")
+    service = await create_service(client, name="Acupuncture")
+    day = tomorrow()
+    whole_day = await db.fetchrow(
+        "SELECT min(starts_at) AS first, max(ends_at) AS last FROM appointments"
+        " WHERE service_id = $1::uuid AND slot_date = $2",
+        service["id"],
+        day,
+    )
+    assert whole_day is not None
+    for params in ({"q": "acupuncture"}, {}):
+        free = await search(guest, available_on=day.isoformat(), **params)
+        assert [found["id"] for found in free["services"]] == [service["id"]], params
+    await db.execute(
+        "INSERT INTO busy_times (provider_id, source, starts_at, ends_at)"
+        " VALUES ($1::uuid, 'ics:test', $2, $3)",
+        provider["id"],
+        whole_day["first"],
+        whole_day["last"],
+    )
+    for params in ({"q": "acupuncture"}, {}):
+        busy = await search(guest, available_on=day.isoformat(), **params)
+        assert busy["total"] == 0, params
+    assert (await search(guest, q="acupuncture"))["total"] == 1
