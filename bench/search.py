@@ -247,7 +247,7 @@ async def measure(
     runs: int = RUNS,
     runs_before: int = RUNS_BEFORE,
     cases: Sequence[Case] | None = None,
-    explained: Sequence[str] = ("guitar lesson", "gitar"),
+    explained: Sequence[str] = ("guitar lesson", "physiotherapy"),
 ) -> list[Outcome]:
     """Seed the catalogue into the migrated database at database_url, then time the mix."""
     tomorrow = local_tomorrow()
