@@ -48,6 +48,8 @@ from server.models.service_search import (
     candidates_per_field,
     like_pattern,
     prefix_tsquery,
+    read_in_index_order,
+    read_matches_by_bitmaps,
     set_search_settings,
     substring_pattern,
 )
@@ -155,14 +157,15 @@ async def raw_once(conn: asyncpg.Connection, case: Case) -> int:
     sql = filters.sql()
     async with conn.transaction():
         await set_search_settings(conn)
+        await read_matches_by_bitmaps(conn)
         counted: int = await conn.fetchval(sql.count, *arguments, TOTAL_CAP + 1)
         if 0 < counted <= RANK_EVERY_MATCH_UP_TO:
             await conn.fetch(sql.rank_every_match, *arguments, PAGE_SIZE, 0)
         elif counted:
             candidates = candidates_per_field(PAGE_SIZE, 0)
-            await conn.execute("SELECT set_config('enable_bitmapscan', 'off', true)")
+            await read_in_index_order(conn)
             nearest = await conn.fetchval(sql.nearest_candidates, *arguments, candidates)
-            await conn.execute("SELECT set_config('enable_bitmapscan', 'on', true)")
+            await read_matches_by_bitmaps(conn)
             await conn.fetch(sql.search, *arguments, candidates, PAGE_SIZE, 0, nearest)
     return counted
 
@@ -209,13 +212,14 @@ async def explain(conn: asyncpg.Connection, q: str) -> str:
     analyze = "EXPLAIN (ANALYZE, COSTS OFF)"
     async with conn.transaction():
         await set_search_settings(conn)
+        await read_matches_by_bitmaps(conn)
         count = await conn.fetch(f"{analyze} {ANY_DAY.count}", *arguments, TOTAL_CAP + 1)
-        await conn.execute("SELECT set_config('enable_bitmapscan', 'off', true)")
+        await read_in_index_order(conn)
         nearest_plan = await conn.fetch(
             f"{analyze} {ANY_DAY.nearest_candidates}", *arguments, candidates
         )
         nearest = await conn.fetchval(ANY_DAY.nearest_candidates, *arguments, candidates)
-        await conn.execute("SELECT set_config('enable_bitmapscan', 'on', true)")
+        await read_matches_by_bitmaps(conn)
         ranking = await conn.fetch(
             f"{analyze} {ANY_DAY.search}", *arguments, candidates, PAGE_SIZE, 0, nearest
         )

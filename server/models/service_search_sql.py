@@ -112,11 +112,9 @@ class SearchSQL:
     # Few matches (the count said so): every one ranked, exactly; $9 limit, $10 offset.
     rank_every_match: str
     # Many matches, step 1: each field's nearest candidates ($9 per field), in index order, as
-    # an array of ids. Run with bitmap scans off: the planner cannot estimate how many services
-    # a trigram match keeps and, with a filter present, would rather fetch every match and sort
-    # them all by distance than read the nearest few from the GiST index (bench/README.md).
+    # an array of ids (run with bitmap scans off: service_search.read_in_index_order).
     nearest_candidates: str
-    # Many matches, step 2 (bitmap scans back on): those candidates ($12) and, for a text of
+    # Many matches, step 2 (bitmaps again): those candidates ($12) and, for a text of
     # several words, the first $9 services whose descriptions hold them all (the full-text
     # index answers by bitmap only), ranked; $10 limit, $11 offset.
     search: str
