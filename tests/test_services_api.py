@@ -171,7 +171,7 @@ async def test_a_deleted_service_is_not_listed_and_its_future_free_slots_are_gon
     response = await client.delete(f"/api/services/{service['id']}")
     assert response.status_code == 204
     listed = (await client.get("/api/services")).json()
-    assert listed == {"services": [], "total": 0}
+    assert listed == {"services": [], "total": 0, "total_is_estimate": False}
     shown = (await client.get(f"/api/services/{service['id']}")).json()["service"]
     assert shown["is_active"] is False
     free_future = await db.fetchval(
@@ -216,9 +216,9 @@ async def test_search_is_typo_tolerant_ranked_and_paged(
     assert page["total"] == 3
     assert len(page["services"]) == 1
     past_end = (await client.get("/api/services", params={"offset": 10})).json()
-    assert past_end == {"services": [], "total": 3}
+    assert past_end == {"services": [], "total": 3, "total_is_estimate": False}
     nothing = (await client.get("/api/services", params={"q": "zzzzqqq"})).json()
-    assert nothing == {"services": [], "total": 0}
+    assert nothing == {"services": [], "total": 0, "total_is_estimate": False}
     wildcard = (await client.get("/api/services", params={"q": "%"})).json()
     assert wildcard["total"] == 0
 

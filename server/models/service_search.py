@@ -1,87 +1,72 @@
-"""Searching active services: typo-tolerant trigram matching plus plain substring matching.
+"""Searching active services: the best few candidates by nearest-neighbour trigram search,
+ranked; an honest total that stops counting at a cap.
 
-Matching is done by the trigram GIN indexes of sql/0007 (substring `ILIKE` and the word
-similarity operator `<%`), one branch for the service's own fields and one for its provider's
-name; only the services found are ranked. Listing without search text walks the newest-first
-index.
+The search text's typos are first corrected against the catalogue's own words
+(server.models.search_words). Then each searched field (the service's name, description and
+category, and its provider's business name) gives its nearest candidates in index order
+(`ORDER BY q <<-> field LIMIT k` on sql/0021's GiST indexes), both for a substring match and
+for a word-similarity match (`q <% field`). Only these few candidates are ranked, so a query
+matching a tenth of the catalogue costs what a narrow one costs. The matches are counted first,
+exactly up to TOTAL_CAP (sql/0007's GIN indexes, the filters' indexes) and "at least
+TOTAL_CAP" beyond; when they are few, every one is ranked instead (exact, and cheap), which
+also keeps a selective filter from making the nearest-first searches read far.
+Listing without search text walks the newest-first index. The SQL is in
+server.models.service_search_sql.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 
 import asyncpg
 
-from server.models.services import SERVICE_COLUMNS, Service, service_from_row
+from server.models.search_words import correct_words, split_words
+from server.models.service_search_sql import ANY_DAY, ON_A_DAY, SearchSQL
+from server.models.services import Service, service_from_row
 
 # word_similarity() at or above this counts as a match: "massge" finds "massage" (0.71),
 # while unrelated words of similar length stay well below it. The `<%` operator the indexes
 # answer reads it from pg_trgm.word_similarity_threshold, set for the search's transaction.
 WORD_SIMILARITY_THRESHOLD = 0.5
+# Matches are counted exactly up to this many; beyond it the total says "at least this many".
+TOTAL_CAP = 1_000
+# Each field's nearest-neighbour search gives candidates in blocks of this many, enough to
+# reach the page's last position: pages within one block are cut from the same ranked
+# candidates, so paging through them neither repeats nor skips a service.
+CANDIDATE_BLOCK = 60
+# Up to this many matches are all ranked, exactly (cheap); beyond it only each field's nearest
+# candidates are.
+RANK_EVERY_MATCH_UP_TO = 200
+# Shorter text is not looked for inside words (an index cannot find "ab" inside a word).
+MIN_SUBSTRING_LENGTH = 3
 
-# Services whose name, description, category or provider's name contains the text ($2 is its
-# LIKE pattern) or a word like it ($1 <% column); the category filter ($3) applies to what
-# was found. The name weighs most, then the provider's business name and the category, then
-# the description.
-SEARCH_QUERY = f"""
-    WITH matched AS (
-        SELECT s.id
-          FROM services AS s
-         WHERE s.is_active
-           AND (   s.name ILIKE $2
-                OR s.description ILIKE $2
-                OR s.category ILIKE $2
-                OR $1 <% s.name
-                OR $1 <% s.description
-                OR $1 <% s.category)
-         UNION
-        SELECT s.id
-          FROM providers AS p
-          JOIN services AS s ON s.provider_id = p.id
-         WHERE s.is_active
-           AND (p.business_name ILIKE $2 OR $1 <% p.business_name)
-    ),
-    ranked AS (
-        SELECT {SERVICE_COLUMNS},
-               s.created_at,
-                 3 * word_similarity($1, s.name)
-               + 2 * word_similarity($1, p.business_name)
-               + 2 * word_similarity($1, coalesce(s.category, ''))
-               + word_similarity($1, s.description)
-               + CASE WHEN s.name ILIKE $2 THEN 2 ELSE 0 END AS rank
-          FROM matched
-          JOIN services AS s ON s.id = matched.id
-          JOIN providers AS p ON p.id = s.provider_id
-         WHERE $3::text IS NULL OR lower(s.category) = lower($3)
-    )
-    SELECT *, count(*) OVER () AS total
-      FROM ranked
-     ORDER BY rank DESC, created_at DESC, id
-     LIMIT $4 OFFSET $5
-"""
 
-_LIST_QUERY = f"""
-    SELECT {SERVICE_COLUMNS}
-      FROM services AS s
-      JOIN providers AS p ON p.id = s.provider_id
-     WHERE s.is_active
-       AND ($1::text IS NULL OR lower(s.category) = lower($1))
-     ORDER BY s.created_at DESC, s.id
-     LIMIT $2 OFFSET $3
-"""
+@dataclass(frozen=True)
+class SearchFilters:
+    """What every result must also be: of a category, near a place, free on a day."""
 
-_COUNT_QUERY = """
-    SELECT count(*)
-      FROM services AS s
-     WHERE s.is_active
-       AND ($1::text IS NULL OR lower(s.category) = lower($1))
-"""
+    category: str | None = None
+    near: str | None = None
+    available_on: date | None = None
+    # The moment a slot must start after (plus its service's minimum notice) to count as free.
+    now: datetime | None = None
+
+    def sql(self) -> SearchSQL:
+        """The statements for these filters (the day filter changes their shape)."""
+        return ON_A_DAY if self.available_on is not None else ANY_DAY
+
+    def arguments(self) -> tuple[str | None, str | None, str | None, date | None, datetime | None]:
+        near_pattern = None if self.near is None else like_pattern(self.near)
+        return self.category, near_pattern, self.near, self.available_on, self.now
 
 
 @dataclass(frozen=True)
 class SearchPage:
     services: list[Service]
+    # Exact when total_is_estimate is false; otherwise at least this many match.
     total: int
+    total_is_estimate: bool = False
 
 
 def like_pattern(query: str) -> str:
@@ -90,45 +75,124 @@ def like_pattern(query: str) -> str:
     return f"%{escaped}%"
 
 
+def substring_pattern(text: str) -> str | None:
+    """The LIKE pattern finding `text` inside a field; None (no substring matching, only
+    word-similarity) below three characters, which hold no trigram an index could look up."""
+    return like_pattern(text) if len(text) >= MIN_SUBSTRING_LENGTH else None
+
+
+def prefix_tsquery(text: str) -> str | None:
+    """A tsquery ('simple' configuration) for text holding every word of `text`, each word also
+    as the start of a longer one; None when `text` has fewer than two words (a single word's
+    matches are already among its substring matches, and the planner, which cannot tell a rare
+    word from a common one, would look for one by walking the services in date order)."""
+    words = split_words(text)
+    return " & ".join(f"{word}:*" for word in words) if len(words) > 1 else None
+
+
+def candidates_per_field(limit: int, offset: int) -> int:
+    """How many candidates each field gives for the page: whole blocks up to its end."""
+    blocks = (offset + limit + CANDIDATE_BLOCK - 1) // CANDIDATE_BLOCK
+    return blocks * CANDIDATE_BLOCK
+
+
+def capped_total(counted: int) -> tuple[int, bool]:
+    """(total, is_estimate) from a count that stopped at TOTAL_CAP + 1."""
+    if counted > TOTAL_CAP:
+        return TOTAL_CAP, True
+    return counted, False
+
+
+async def set_search_settings(conn: asyncpg.Connection) -> None:
+    """For the rest of the transaction: the `<%` threshold; a plan made for the actual text and
+    filters each time (a generic plan cannot tell a broad query from a narrow one, nor leave out
+    the filters that are not set); no sequential scans (the planner cannot estimate how many
+    rows a trigram match keeps, and for a capped count it would gamble on a sequential scan
+    meeting enough matches early, which costs a word_similarity() per service when they are
+    few); random reads priced as what they are for a catalogue held in memory (at the default,
+    4, the planner would rather fetch every filtered match and sort them all by distance than
+    read the nearest few in index order); no parallel workers and no JIT compilation (starting
+    either costs more than these small reads: JIT alone took a second whenever the plan's cost
+    estimate ran high)."""
+    await conn.execute(
+        """
+        SELECT set_config('pg_trgm.word_similarity_threshold', $1, true),
+               set_config('plan_cache_mode', 'force_custom_plan', true),
+               set_config('enable_seqscan', 'off', true),
+               set_config('max_parallel_workers_per_gather', '0', true),
+               set_config('jit', 'off', true),
+               set_config('random_page_cost', '1.1', true)
+        """,
+        str(WORD_SIMILARITY_THRESHOLD),
+    )
+
+
+async def read_matches_by_bitmaps(conn: asyncpg.Connection) -> None:
+    """For what follows in the transaction: find matches through the indexes' bitmaps only.
+    Guessing that a trigram match is common, the planner would otherwise walk every service
+    newest first testing each (for a capped count: until 1,001 matched, 24,000 services read for
+    a word in one service of 24)."""
+    await conn.execute(
+        "SELECT set_config('enable_indexscan', 'off', true),"
+        " set_config('enable_bitmapscan', 'on', true)"
+    )
+
+
+async def read_in_index_order(conn: asyncpg.Connection) -> None:
+    """For what follows in the transaction: read the nearest candidates in GiST index order.
+    The planner cannot estimate how many services a trigram match keeps and, with a filter
+    present, would rather fetch every match by bitmap and sort them all by distance."""
+    await conn.execute(
+        "SELECT set_config('enable_indexscan', 'on', true),"
+        " set_config('enable_bitmapscan', 'off', true)"
+    )
+
+
 async def search_services(
     conn: asyncpg.Connection,
     *,
     query: str | None,
-    category: str | None,
+    filters: SearchFilters,
     limit: int,
     offset: int,
 ) -> SearchPage:
-    """Active services matching `query` (best first) and `category` (exact, any case).
+    """Active services matching `query` (best first, typos corrected) and `filters`.
 
     With no query they are listed newest first.
     """
     if query is None:
-        return await _list_services(conn, category=category, limit=limit, offset=offset)
+        return await _list_services(conn, filters=filters, limit=limit, offset=offset)
+    text = await correct_words(conn, query)
+    arguments = (text, substring_pattern(text), prefix_tsquery(text), *filters.arguments())
+    sql = filters.sql()
     async with conn.transaction():
-        await conn.execute(
-            "SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)",
-            str(WORD_SIMILARITY_THRESHOLD),
-        )
-        rows = await conn.fetch(SEARCH_QUERY, query, like_pattern(query), category, limit, offset)
-    if not rows and offset > 0:
-        total = await _count_matches(conn, query=query, category=category)
-        return SearchPage([], total)
-    total = rows[0]["total"] if rows else 0
-    return SearchPage([service_from_row(row) for row in rows], total)
+        await set_search_settings(conn)
+        await read_matches_by_bitmaps(conn)
+        counted: int = await conn.fetchval(sql.count, *arguments, TOTAL_CAP + 1)
+        if counted == 0:
+            rows = []
+        elif counted <= RANK_EVERY_MATCH_UP_TO:
+            rows = await conn.fetch(sql.rank_every_match, *arguments, limit, offset)
+        else:
+            candidates = candidates_per_field(limit, offset)
+            await read_in_index_order(conn)
+            nearest = await conn.fetchval(sql.nearest_candidates, *arguments, candidates)
+            await read_matches_by_bitmaps(conn)
+            rows = await conn.fetch(sql.search, *arguments, candidates, limit, offset, nearest)
+    total, is_estimate = capped_total(counted)
+    return SearchPage([service_from_row(row) for row in rows], total, is_estimate)
 
 
 async def _list_services(
-    conn: asyncpg.Connection, *, category: str | None, limit: int, offset: int
+    conn: asyncpg.Connection, *, filters: SearchFilters, limit: int, offset: int
 ) -> SearchPage:
-    rows = await conn.fetch(_LIST_QUERY, category, limit, offset)
-    total: int = await conn.fetchval(_COUNT_QUERY, category)
-    return SearchPage([service_from_row(row) for row in rows], total)
-
-
-async def _count_matches(conn: asyncpg.Connection, *, query: str, category: str | None) -> int:
-    """The total when the page asked for lies past the last match."""
-    page = await search_services(conn, query=query, category=category, limit=1, offset=0)
-    return page.total
+    async with conn.transaction():
+        await set_search_settings(conn)
+        sql = filters.sql()
+        rows = await conn.fetch(sql.listing, *filters.arguments(), limit, offset)
+        counted: int = await conn.fetchval(sql.listing_count, *filters.arguments(), TOTAL_CAP + 1)
+    total, is_estimate = capped_total(counted)
+    return SearchPage([service_from_row(row) for row in rows], total, is_estimate)
 
 
 async def select_categories(conn: asyncpg.Connection, *, limit: int = 100) -> list[str]:

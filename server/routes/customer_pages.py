@@ -7,7 +7,7 @@ content at once) and leaves live updates and submitting to the ES modules in sta
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from math import ceil
 from urllib.parse import urlencode
 from uuid import UUID
@@ -23,7 +23,7 @@ from server.domain.money import format_amount
 from server.edge.errors import APIError
 from server.infra.state import config, db
 from server.models.appointments import Appointment, select_customer_appointments
-from server.models.service_search import search_services, select_categories
+from server.models.service_search import SearchFilters, search_services, select_categories
 from server.models.services import Service, select_service
 from server.models.slots import Slot, select_slot
 from server.routes.rule_text import RuleTexts
@@ -96,27 +96,55 @@ async def _active_service(raw_id: str) -> Service | None:
 class SearchForm:
     query: str
     category: str
+    near: str
+    # As given when it is a real YYYY-MM-DD day, else "" (the filter is then left out).
+    available_on: str
     page: int
 
     @property
     def offset(self) -> int:
         return (self.page - 1) * PAGE_SIZE
 
+    @property
+    def available_day(self) -> date | None:
+        return date.fromisoformat(self.available_on) if self.available_on else None
+
     def url(self, page: int) -> str:
         """This search's URL on another page, with only the parameters that are set."""
-        params = {"q": self.query, "category": self.category, "page": page if page > 1 else ""}
+        params = {
+            "q": self.query,
+            "category": self.category,
+            "near": self.near,
+            "available_on": self.available_on,
+            "page": page if page > 1 else "",
+        }
         query = urlencode({name: value for name, value in params.items() if value})
         return f"/services?{query}" if query else "/services"
 
 
+def _real_day(raw: str) -> str:
+    """`raw` when it is a real YYYY-MM-DD day, else ""."""
+    try:
+        return raw if len(raw) == 10 and date.fromisoformat(raw).isoformat() == raw else ""
+    except ValueError:
+        return ""
+
+
 def _search_form() -> SearchForm:
-    query = (request.args.get("q") or "").strip()[:MAX_QUERY_LENGTH]
-    category = (request.args.get("category") or "").strip()[:MAX_QUERY_LENGTH]
+    def text(name: str) -> str:
+        return (request.args.get(name) or "").strip()[:MAX_QUERY_LENGTH]
+
     try:
         page = int(request.args.get("page") or 1)
     except ValueError:
         page = 1
-    return SearchForm(query=query, category=category, page=min(max(page, 1), MAX_PAGE))
+    return SearchForm(
+        query=text("q"),
+        category=text("category"),
+        near=text("near"),
+        available_on=_real_day(text("available_on")),
+        page=min(max(page, 1), MAX_PAGE),
+    )
 
 
 @blueprint.get("/services")
@@ -127,7 +155,12 @@ async def services_page() -> Page:
     found = await search_services(
         conn,
         query=form.query or None,
-        category=form.category or None,
+        filters=SearchFilters(
+            category=form.category or None,
+            near=form.near or None,
+            available_on=form.available_day,
+            now=_now(),
+        ),
         limit=PAGE_SIZE,
         offset=form.offset,
     )
@@ -137,6 +170,7 @@ async def services_page() -> Page:
         form=form,
         services=found.services,
         total=found.total,
+        total_is_estimate=found.total_is_estimate,
         pages=max(1, ceil(found.total / PAGE_SIZE)),
         page_size=PAGE_SIZE,
         categories=await select_categories(conn),

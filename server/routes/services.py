@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -23,7 +24,7 @@ from server.edge.api_docs import errors, responds
 from server.edge.errors import APIError
 from server.infra.jsonio import json_response
 from server.infra.state import config, db
-from server.models.service_search import search_services
+from server.models.service_search import SearchFilters, search_services
 from server.models.services import Service, select_provider_services
 from server.routes import shapes
 from server.routes.after_commit import run_after_commit
@@ -36,6 +37,7 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 MAX_QUERY_LENGTH = 200
 MAX_OFFSET = 1_000_000
+DAY_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 # Weekly hours: {"mon": [["09:00", "12:00"], ["13:00", "17:00"]], …}; checked in detail by
 # server.domain.hours so each bad day or interval gets its own message. The document states the
@@ -146,7 +148,18 @@ class ServiceSearchQuery(BaseModel):
         max_length=MAX_QUERY_LENGTH,
         description="Words to look for in the name, description, category and provider.",
     )
-    category: str | None = None
+    category: str | None = Field(default=None, description="Only this category (any case).")
+    near: str | None = Field(
+        default=None,
+        max_length=MAX_QUERY_LENGTH,
+        description="Only services whose location holds this text, typo tolerant (a city, a "
+        "street).",
+    )
+    available_on: date | None = Field(
+        default=None,
+        description="Only services with a free, bookable slot on this day (YYYY-MM-DD, the "
+        "provider's day).",
+    )
     limit: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
     offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
@@ -234,25 +247,59 @@ async def delete_service(service_id: str) -> Response:
 @responds(200, shapes.ServicePage)
 @errors(422)
 async def get_services() -> Response:
-    """Search active services by name, description, category and provider (typo tolerant)."""
-    raw_query = request.args.get("q") or ""
-    query = raw_query.strip() or None
-    if len(raw_query) > MAX_QUERY_LENGTH:
-        raise APIError(
-            422,
-            "validation_error",
-            "The search text is too long.",
-            fields={"q": f"At most {MAX_QUERY_LENGTH} characters."},
-        )
-    category = (request.args.get("category") or "").strip() or None
+    """Search active services by name, description, category and provider (typo tolerant, best
+    first), optionally only of a category, near a place, or with a free slot on a day; `total`
+    is exact up to 1,000, beyond which `total_is_estimate` is true."""
+    query = _text_arg("q", "The search text is too long.")
+    filters = SearchFilters(
+        category=(request.args.get("category") or "").strip() or None,
+        near=_text_arg("near", "The place is too long."),
+        available_on=_date_arg("available_on"),
+        now=_now(),
+    )
     limit = _int_arg("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
     offset = _int_arg("offset", 0, 0, MAX_OFFSET)
     page = await search_services(
-        await db(), query=query, category=category, limit=limit, offset=offset
+        await db(), query=query, filters=filters, limit=limit, offset=offset
     )
     return json_response(
-        {"services": [service_json(service) for service in page.services], "total": page.total}
+        {
+            "services": [service_json(service) for service in page.services],
+            "total": page.total,
+            "total_is_estimate": page.total_is_estimate,
+        }
     )
+
+
+def _text_arg(name: str, too_long: str) -> str | None:
+    """The argument's text, trimmed; None when missing or blank."""
+    raw = request.args.get(name) or ""
+    if len(raw) > MAX_QUERY_LENGTH:
+        raise APIError(
+            422,
+            "validation_error",
+            too_long,
+            fields={name: f"At most {MAX_QUERY_LENGTH} characters."},
+        )
+    return raw.strip() or None
+
+
+def _date_arg(name: str) -> date | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        # Exactly YYYY-MM-DD: date.fromisoformat alone would also take "20261201".
+        if not DAY_PATTERN.fullmatch(raw):
+            raise ValueError(raw)
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise APIError(
+            422,
+            "validation_error",
+            f"{name} must be a date in the form YYYY-MM-DD.",
+            fields={name: "A date in the form YYYY-MM-DD."},
+        ) from None
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:

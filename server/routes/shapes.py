@@ -90,7 +90,14 @@ class ServiceList(BaseModel):
 
 class ServicePage(BaseModel):
     services: list[Service]
-    total: int = Field(ge=0, description="How many services match, over all pages.")
+    total: int = Field(
+        ge=0,
+        description="How many services match, over all pages: exact up to 1,000; when "
+        "total_is_estimate is true, at least this many (counting stops there).",
+    )
+    total_is_estimate: bool = Field(
+        description="True when more services match than were counted (total is then a floor)."
+    )
 
 
 class Slot(BaseModel):

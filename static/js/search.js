@@ -1,5 +1,6 @@
 // /services: results follow the search box as you type, without reloading the page.
-// The search lives in the URL (?q=&category=&page=), so it can be shared and survives a reload.
+// The search lives in the URL (?q=&category=&near=&available_on=&page=), so it can be shared and
+// survives a reload. Past 1,000 matches the API stops counting: the status then says "1,000+".
 import { getJSON } from "./api.js";
 import { formatPrice, formatPrices } from "./formatting.js";
 
@@ -19,14 +20,22 @@ function readURL() {
   return {
     q: (params.get("q") || "").trim(),
     category: params.get("category") || "",
+    near: (params.get("near") || "").trim(),
+    availableOn: params.get("available_on") || "",
     page: Math.max(1, Number.parseInt(params.get("page") || "1", 10) || 1),
   };
 }
 
-function pageURL(page) {
-  const params = new URLSearchParams();
+function setFilters(params) {
   if (state.q) params.set("q", state.q);
   if (state.category) params.set("category", state.category);
+  if (state.near) params.set("near", state.near);
+  if (state.availableOn) params.set("available_on", state.availableOn);
+}
+
+function pageURL(page) {
+  const params = new URLSearchParams();
+  setFilters(params);
   if (page > 1) params.set("page", String(page));
   const query = params.toString();
   return query ? `/services?${query}` : "/services";
@@ -37,8 +46,7 @@ async function search() {
   const controller = new AbortController();
   inFlight = controller;
   const params = new URLSearchParams({ limit: String(pageSize), offset: String((state.page - 1) * pageSize) });
-  if (state.q) params.set("q", state.q);
-  if (state.category) params.set("category", state.category);
+  setFilters(params);
   history.replaceState(null, "", pageURL(state.page));
   results.setAttribute("aria-busy", "true");
   const { ok, data } = await getJSON(`/api/services?${params}`);
@@ -50,14 +58,25 @@ async function search() {
     status.textContent = (data && data.error && data.error.message) || "Search failed. Please try again.";
     return;
   }
-  render(data.services, data.total);
+  render(data.services, data.total, data.total_is_estimate);
 }
 
-function render(services, total) {
+const COUNT = new Intl.NumberFormat();
+
+function describeTotal(total, isEstimate) {
+  if (isEstimate) return `${COUNT.format(total)}+ services`;
+  return total === 1 ? "1 service" : `${COUNT.format(total)} services`;
+}
+
+function filtering() {
+  return Boolean(state.q || state.category || state.near || state.availableOn);
+}
+
+function render(services, total, isEstimate) {
   const pages = Math.max(1, Math.ceil(total / pageSize));
   results.replaceChildren(...services.map(resultItem));
-  if (total === 0) status.textContent = state.q || state.category ? "No services match your search." : "No services yet.";
-  else status.textContent = total === 1 ? "1 service" : `${total} services`;
+  if (total === 0) status.textContent = filtering() ? "No services match your search." : "No services yet.";
+  else status.textContent = describeTotal(total, isEstimate);
   if (services.length === 0 && total > 0 && state.page > 1) status.textContent += ` (page ${state.page} is past the end)`;
   pagination.hidden = pages <= 1 && state.page <= 1;
   const prev = pagination.querySelector("[data-page-link=prev]");
@@ -116,10 +135,26 @@ form.category.addEventListener("change", () => {
   search();
 });
 
+form.near.addEventListener("input", () => {
+  state.near = form.near.value.trim();
+  state.page = 1;
+  searchSoon();
+});
+
+form.available_on.addEventListener("change", () => {
+  // An unfinished or impossible date reads as "" in a date input: the filter is left out.
+  state.availableOn = form.available_on.value;
+  state.page = 1;
+  clearTimeout(timer);
+  search();
+});
+
 form.addEventListener("submit", (event) => {
   event.preventDefault();
   state.q = form.q.value.trim();
   state.category = form.category.value;
+  state.near = form.near.value.trim();
+  state.availableOn = form.available_on.value;
   state.page = 1;
   clearTimeout(timer);
   search();

@@ -1,0 +1,250 @@
+"""The SQL of the service search (server.models.service_search): what matches, the capped count,
+every match ranked (few matches), and the nearest candidates of each field ranked (many).
+
+Parameters of the text queries: $1 the text (typos corrected), $2 its LIKE pattern (NULL below
+three characters), $3 its words as a prefix tsquery (NULL for one word), $4-$8 the filters,
+$9 the cap (count) or how many candidates each field gives (nearest), $10 limit, $11 offset.
+Listing without text: $1-$5 the filters, $6 limit (the cap in the count), $7 offset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from server.models.busy_times import busy
+from server.models.services import SERVICE_COLUMNS
+from server.models.slots import offered
+
+
+def filters_sql(first: int, *, indexable: bool, day_join: bool = False) -> str:
+    """SQL keeping the services (alias `s`) that pass the filters, whose five parameters start
+    at $`first`: category (exact, any case); `near` as a LIKE pattern and as text (the service's
+    location); a day on which the service must have a free slot (provider-local, as slot_date
+    is: not booked, not held for the waitlist, not overlapping a busy time, starting after now
+    plus the minimum notice); now.
+
+    Not `indexable`, the category and location tests are written so that no index answers them:
+    inside a nearest-first search the planner, which cannot estimate how many services a
+    trigram match keeps, would otherwise fetch the whole category and rank it all.
+
+    The day's test is a probe per service (`$day IS NULL OR EXISTS`, which the planner keeps as
+    a subplan): what a text search wants, its matches being bounded. With `day_join` (the day
+    then given) it is a plain EXISTS, which the planner may turn into a join starting from that
+    day's free slots: what listing without text wants, since a day with few free slots would
+    otherwise mean probing every service.
+    """
+    category, near_pattern, near, day, now = (f"${first + n}" for n in range(5))
+    column = "s.category" if indexable else "coalesce(s.category, '')"
+    location = "s.location" if indexable else "coalesce(s.location, '')"
+    free_slot = f"""EXISTS (
+               SELECT 1
+                 FROM appointments AS slot
+                WHERE slot.service_id = s.id
+                  AND slot.slot_date = {day}::date
+                  AND NOT slot.booked
+                  AND slot.starts_at > {now}::timestamptz
+                                       + make_interval(mins => s.min_notice_minutes)
+                  AND NOT {offered("slot")}
+                  AND NOT {busy("slot")}
+           )"""
+    day_test = free_slot if day_join else f"({day}::date IS NULL OR {free_slot})"
+    return f"""
+       AND ({category}::text IS NULL OR lower({column}) = lower({category}))
+       AND ({near}::text IS NULL OR {location} ILIKE {near_pattern} OR {near} <% {location})
+       AND {day_test}"""
+
+
+# The description is long: a word-similarity match over it cannot be found in index order
+# quickly unless the text occurs as it is (bench/README.md). A one-word text ($3 NULL) matches
+# descriptions by substring; a longer one by holding every word, in any order, prefixes too
+# (full-text; typos were corrected already): its trigrams would be found in every description
+# holding its words in any order, each then rechecked for the exact phrase.
+DESCRIPTION_WORDS_MATCH = "to_tsvector('simple', s.description) @@ to_tsquery('simple', $3)"
+DESCRIPTION_SUBSTRING_MATCH = "($3::text IS NULL AND s.description ILIKE $2)"
+PROVIDER_MATCH = "(p.business_name ILIKE $2 OR $1 <% p.business_name)"
+
+# The name weighs most, then the provider's business name and the category, then the
+# description; the text found as it is in the name counts extra. Exact words score 1 in
+# word_similarity, so they come before fuzzy ones.
+RANK = """  3 * word_similarity($1, s.name)
+           + 2 * word_similarity($1, p.business_name)
+           + 2 * word_similarity($1, coalesce(s.category, ''))
+           + word_similarity($1, s.description)
+           + CASE WHEN s.name ILIKE $2 THEN 2 ELSE 0 END"""
+
+
+def own_fields_match(*, negatable: bool = False) -> str:
+    """Whether a service's own fields match the text; `negatable` keeps it true or false (never
+    NULL) so that NOT of it is meaningful."""
+    category = "coalesce(s.category, '')" if negatable else "s.category"
+    words = f"coalesce({DESCRIPTION_WORDS_MATCH}, false)" if negatable else DESCRIPTION_WORDS_MATCH
+    return f"""(   s.name ILIKE $2
+            OR $1 <% s.name
+            OR {category} ILIKE $2
+            OR $1 <% {category}
+            OR {DESCRIPTION_SUBSTRING_MATCH}
+            OR {words})"""
+
+
+def ranked(found: str, limit: str, offset: str) -> str:
+    """The services whose ids the subquery `found` gives, best first, one page."""
+    return f"""
+    WITH found AS (
+        {found}
+    )
+    SELECT {SERVICE_COLUMNS},
+           {RANK} AS rank
+      FROM (SELECT DISTINCT id FROM found) AS candidate
+      JOIN services AS s ON s.id = candidate.id
+      JOIN providers AS p ON p.id = s.provider_id
+     ORDER BY rank DESC, s.created_at DESC, s.id
+     LIMIT {limit} OFFSET {offset}
+"""
+
+
+@dataclass(frozen=True)
+class SearchSQL:
+    """The statements of one shape of search (with or without the day filter: only listing
+    without text differs)."""
+
+    # How many services match, counted up to $9, stopping as soon as it has enough.
+    count: str
+    # Few matches (the count said so): every one ranked, exactly; $9 limit, $10 offset.
+    rank_every_match: str
+    # Many matches, step 1: each field's nearest candidates ($9 per field), in index order, as
+    # an array of ids (run with bitmap scans off: service_search.read_in_index_order).
+    nearest_candidates: str
+    # Many matches, step 2 (bitmaps again): those candidates ($12) and, for a text of
+    # several words, the first $9 services whose descriptions hold them all (the full-text
+    # index answers by bitmap only), ranked; $10 limit, $11 offset.
+    search: str
+    # No text: newest first ($6 limit, $7 offset), and the count up to $6.
+    listing: str
+    listing_count: str
+
+
+def _matches(filters: str, provider_services_filter: str) -> str:
+    """Each matching active, filtered service once: by its own fields, or else by its provider's
+    name (each matching provider's services read by provider_id)."""
+    return f"""
+            SELECT s.id
+              FROM services AS s
+             WHERE s.is_active
+               AND {own_fields_match()}
+               {filters}
+             UNION ALL
+            SELECT s.id
+              FROM providers AS p
+             CROSS JOIN LATERAL (
+                   SELECT s.id
+                     FROM services AS s
+                    WHERE s.provider_id = p.id
+                      AND s.is_active
+                      AND {provider_services_filter}
+                      {filters}
+                   OFFSET 0
+                  ) AS s
+             WHERE {PROVIDER_MATCH}"""
+
+
+def _nearest(filters: str, field: str, match: str) -> str:
+    """The k ($9) active, filtered services nearest to the text ($1) in `field`, among those
+    where `match` holds, in index order."""
+    return f"""(
+        SELECT s.id
+          FROM services AS s
+         WHERE s.is_active
+           AND {match}
+           {filters}
+         ORDER BY $1 <<-> s.{field}
+         LIMIT $9
+    )"""
+
+
+def _nearest_providers(filters: str, match: str) -> str:
+    """The services of the k ($9) providers whose business name is nearest to the text ($1)."""
+    return f"""(
+        SELECT s.id
+          FROM (SELECT p.id, $1 <<-> p.business_name AS distance
+                  FROM providers AS p
+                 WHERE {match}
+                 ORDER BY $1 <<-> p.business_name
+                 LIMIT $9) AS p
+          JOIN services AS s ON s.provider_id = p.id
+         WHERE s.is_active
+           {filters}
+         ORDER BY p.distance
+         LIMIT $9
+    )"""
+
+
+def _description_words(filters: str) -> str:
+    """The first k ($9) active, filtered services whose description holds every word: found by
+    the full-text index, in no particular order (they are ranked after)."""
+    return f"""(
+        SELECT s.id
+          FROM services AS s
+         WHERE s.is_active
+           AND {DESCRIPTION_WORDS_MATCH}
+           {filters}
+         LIMIT $9
+    )"""
+
+
+def build_search_sql(*, by_day: bool) -> SearchSQL:
+    """The statements for searches with a day filter (`by_day`) or without."""
+    indexed = filters_sql(4, indexable=True)
+    scanned = filters_sql(4, indexable=False)
+    nearest = "\n UNION ALL \n".join(
+        [
+            _nearest(scanned, "name", "s.name ILIKE $2"),
+            _nearest(scanned, "name", "$1 <% s.name"),
+            _nearest(scanned, "category", "s.category ILIKE $2"),
+            _nearest(scanned, "category", "$1 <% s.category"),
+            _nearest(scanned, "description", DESCRIPTION_SUBSTRING_MATCH),
+            _nearest_providers(scanned, "p.business_name ILIKE $2"),
+            _nearest_providers(scanned, "$1 <% p.business_name"),
+        ]
+    )
+    listed = filters_sql(1, indexable=True, day_join=by_day)
+    return SearchSQL(
+        count=f"""
+    SELECT count(*)
+      FROM ({_matches(indexed, f"NOT {own_fields_match(negatable=True)}")}
+             LIMIT $9
+           ) AS capped
+""",
+        rank_every_match=ranked(_matches(indexed, "true"), "$9", "$10"),
+        nearest_candidates=f"""
+    SELECT coalesce(array_agg(DISTINCT candidate.id), '{{}}')
+      FROM ({nearest}) AS candidate
+""",
+        search=ranked(
+            f"SELECT unnest($12::uuid[]) AS id UNION ALL {_description_words(scanned)}",
+            "$10",
+            "$11",
+        ),
+        listing=f"""
+    SELECT {SERVICE_COLUMNS}
+      FROM services AS s
+      JOIN providers AS p ON p.id = s.provider_id
+     WHERE s.is_active
+       {listed}
+     ORDER BY s.created_at DESC, s.id
+     LIMIT $6 OFFSET $7
+""",
+        listing_count=f"""
+    SELECT count(*)
+      FROM (
+            SELECT 1
+              FROM services AS s
+             WHERE s.is_active
+               {listed}
+             LIMIT $6
+           ) AS capped
+""",
+    )
+
+
+ANY_DAY = build_search_sql(by_day=False)
+ON_A_DAY = build_search_sql(by_day=True)
