@@ -29,7 +29,9 @@ CONNECTIONS = 24
 @pytest.fixture
 def service_env(empty_database_url: str, redis_url: str) -> dict[str, str]:
     # No SECRET_KEY: development's random key, which the parent must make once for all.
-    return appointly_env(DATABASE_URL=empty_database_url, REDIS_URL=redis_url)
+    # Small pools: 24 simultaneous requests need no more, and the test shares PostgreSQL's
+    # max_connections with the rest of the suite.
+    return appointly_env(DATABASE_URL=empty_database_url, REDIS_URL=redis_url, DB_POOL_SIZE="3")
 
 
 def established_connections(pid: int, port: int) -> int:
