@@ -23,7 +23,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -58,14 +58,30 @@ class Resync:
 class Frames:
     """What the sockets of a topic send for one message: (key, text) pairs, where a socket may
     skip pairs whose key it does not watch (a slot's date outside its range); key None is for
-    every socket."""
+    every socket.
+
+    `parts`, when given, are the items' payloads (one per item, in order) for a receiver that
+    sends several items as one frame (realtime.tier's `slots` frames). `published_at` is the
+    publisher's wall-clock time, when the message carried it (fan-out latency)."""
 
     items: tuple[tuple[Any, str], ...]
+    parts: tuple[str, ...] = ()
+    published_at: float | None = None
 
 
 Delivery = Frames | Resync
 # Turns one Redis message of a topic kind into what that topic's sockets send.
 Handler = Callable[[Topic, bytes], Awaitable[Delivery | None]]
+
+
+class Receiver(Protocol):
+    """What the broker hands a topic's deliveries to: one socket's Subscription, or a group
+    that sends to many sockets at once (realtime.tier.fanout)."""
+
+    @property
+    def topic(self) -> Topic: ...
+
+    def deliver(self, item: Delivery) -> None: ...
 
 
 class SubscriberOverflow(Exception):
@@ -130,7 +146,7 @@ class Broker:
         self._queue_limit = queue_limit
         self._ping_interval = ping_interval
         self._pong_timeout = pong_timeout
-        self._subscriptions: dict[Topic, set[Subscription]] = {}
+        self._subscriptions: dict[Topic, set[Receiver]] = {}
         self._task: asyncio.Task[None] | None = None
         self.subscribed = asyncio.Event()
         self.resyncs = 0
@@ -139,16 +155,20 @@ class Broker:
 
     def subscribe(self, topic: Topic) -> Subscription:
         subscription = Subscription(self, topic, self._queue_limit)
-        self._subscriptions.setdefault(topic, set()).add(subscription)
+        self.attach(subscription)
         return subscription
 
-    def unsubscribe(self, subscription: Subscription) -> None:
-        subscribers = self._subscriptions.get(subscription.topic)
+    def attach(self, receiver: Receiver) -> None:
+        """Hand `receiver` every delivery of its topic from now on (until unsubscribed)."""
+        self._subscriptions.setdefault(receiver.topic, set()).add(receiver)
+
+    def unsubscribe(self, receiver: Receiver) -> None:
+        subscribers = self._subscriptions.get(receiver.topic)
         if subscribers is None:
             return
-        subscribers.discard(subscription)
+        subscribers.discard(receiver)
         if not subscribers:
-            del self._subscriptions[subscription.topic]
+            del self._subscriptions[receiver.topic]
 
     def subscriber_count(self, topic: Topic | None = None) -> int:
         if topic is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -55,7 +56,7 @@ async def publish_slot_changes(
     else:
         listed = [{**slot.to_json(zone), "removed": True} for slot in removed]
         listed += [{**slot.to_json(zone), "removed": False} for slot in changed]
-        message = SlotsMessage(str(service_id), zone.key, listed)
+        message = SlotsMessage(str(service_id), zone.key, listed, published_at=time.time())
     await _publish(redis, slots_channel(service_id), message.encode())
 
 

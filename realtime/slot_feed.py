@@ -37,6 +37,19 @@ def slot_frame(slot: dict[str, Any], *, removed: bool = False) -> str:
     return orjson.dumps(body).decode()
 
 
+def slot_frames(
+    changes: list[tuple[date, dict[str, Any], bool]], *, published_at: float | None = None
+) -> Frames:
+    """(day, slot, removed) changes as a `slot` frame each, and as the payloads a `slots` frame
+    lists (the slot, with `"removed": true` inside when it went)."""
+    items = tuple((day, slot_frame(slot, removed=removed)) for day, slot, removed in changes)
+    parts = tuple(
+        orjson.dumps({**slot, "removed": True} if removed else slot).decode()
+        for _, slot, removed in changes
+    )
+    return Frames(items, parts, published_at)
+
+
 @dataclass
 class _Flight:
     """One snapshot read in progress, shared by the sockets that may use it."""
@@ -73,17 +86,17 @@ class SlotFeed:
         # A removal names a row at a time: a booking that moved to another time is still live
         # there, but gone from this one.
         live_rows = {(str(slot.id), slot.starts_at) for slot in live}
-        items: list[tuple[Any, str]] = []
+        changes: list[tuple[date, dict[str, Any], bool]] = []
         for slot in removed:
             at = (slot["id"], datetime.fromisoformat(slot["start_time"]))
             if at in live_rows or not self._first_removal(f"{slot['id']}@{slot['start_time']}"):
                 continue
             public = {key: value for key, value in slot.items() if key != "removed"}
-            items.append((date.fromisoformat(slot["slot_date"]), slot_frame(public, removed=True)))
+            changes.append((date.fromisoformat(slot["slot_date"]), public, True))
         zone = ZoneInfo(message.timezone)
         for row in live:
-            items.append((row.slot_date, slot_frame(row.to_json(zone))))
-        return Frames(tuple(items)) if items else None
+            changes.append((row.slot_date, row.to_json(zone), False))
+        return slot_frames(changes, published_at=message.published_at) if changes else None
 
     def _first_removal(self, row: str) -> bool:
         if row in self._removed:
