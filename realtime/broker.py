@@ -41,6 +41,7 @@ FIRST_BACKOFF = 0.1
 MAX_BACKOFF = 5.0
 # Closing a dead connection must not hang either.
 CLOSE_TIMEOUT = 2.0
+STOP_RETRY = 0.5
 
 
 class LostConnection(Exception):
@@ -194,7 +195,11 @@ class Broker:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
+            # A read timing out just as the cancel lands can swallow it (redis-py's timeouts
+            # turn it into "no message"): cancel again until the task has ended.
+            while not self._task.done():
+                self._task.cancel()
+                await asyncio.wait((self._task,), timeout=STOP_RETRY)
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None

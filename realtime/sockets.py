@@ -70,9 +70,7 @@ async def start_realtime() -> None:
     """Open real time's pool and start this process's one Redis subscription (after Redis is
     open)."""
     state = app_state()
-    current_app.extensions[EXTENSION_KEY] = await open_realtime(
-        state.config, state.require_redis()
-    )
+    current_app.extensions[EXTENSION_KEY] = await open_realtime(state.config, state.require_redis())
 
 
 async def stop_realtime() -> None:

@@ -43,6 +43,7 @@ from server.routes import (
     pages,
     provider_webhooks,
     providers,
+    realtime_info,
     services,
     stats,
     waitlist,
@@ -53,6 +54,7 @@ from server.usecases.waitlist_offers import use_offer_settings
 
 BLUEPRINTS = (
     health,
+    realtime_info,
     auth,
     account_recovery,
     google,
@@ -164,4 +166,8 @@ async def _close_connections() -> None:
 
 async def _template_globals() -> dict[str, object]:
     state = app_state()
-    return {"google_enabled": state.config.google_enabled, "app_env": state.config.app_env}
+    return {
+        "google_enabled": state.config.google_enabled,
+        "app_env": state.config.app_env,
+        "sockets_url": state.config.sockets_public_url or "",
+    }

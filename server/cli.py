@@ -1,4 +1,4 @@
-"""The `appointly` command: migrate, serve, worker, run, seed-demo, run-job."""
+"""The `appointly` command: migrate, serve, worker, sockets, run, seed-demo, run-job."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
+from urllib.parse import urlsplit
 
 import asyncpg
 
@@ -68,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--bind", help="HOST:PORT (overrides hypercorn.toml)")
     serve.set_defaults(handler=cmd_serve)
     commands.add_parser("worker", help="run the arq worker").set_defaults(handler=cmd_worker)
+    sockets = commands.add_parser("sockets", help="run the socket tier (live WebSockets)")
+    sockets.add_argument("--bind", help="HOST:PORT (default SOCKETS_BIND, else HTTP port + 1)")
+    sockets.set_defaults(handler=cmd_sockets)
     run = commands.add_parser("run", help="migrate, then web and worker in the foreground")
     run.add_argument("--bind", help="HOST:PORT (overrides hypercorn.toml)")
     run.set_defaults(handler=cmd_run)
@@ -148,7 +152,9 @@ async def _serve(config: Config, bind: str | None, *, start_worker: bool) -> int
     # Hypercorn writes its own log lines; passing them to the root logger too prints them twice.
     for name in ("hypercorn.error", "hypercorn.access"):
         logging.getLogger(name).propagate = False
+    config, tier_bind = _socket_tier_beside(config, hypercorn_config.bind[0])
     stop = _stop_on_signals()
+    tier = await _start_socket_tier(config, tier_bind) if tier_bind else None
     worker = await _start_worker(config) if start_worker else None
     watcher = asyncio.create_task(_watch_worker(worker, stop)) if worker else None
     log.info("serving Appointly on %s", ", ".join(hypercorn_config.bind))
@@ -157,6 +163,8 @@ async def _serve(config: Config, bind: str | None, *, start_worker: bool) -> int
         await serve(create_app(config), hypercorn_config, shutdown_trigger=stop.wait, mode="asgi")
     finally:
         stop.set()
+        if tier is not None:
+            await _stop_socket_tier(tier)
         if worker is not None and watcher is not None:
             crashed = await watcher
             await _stop_worker(worker)
@@ -225,6 +233,91 @@ async def _stop_worker(worker: asyncio.subprocess.Process) -> None:
         log.warning("the worker did not stop within %s s; killing it", WORKER_STOP_SECONDS)
         worker.kill()
         await worker.wait()
+
+
+# --- The socket tier beside the web server (realtime.tier) -------------------------------------
+
+SOCKET_TIER_STOP_SECONDS = 10
+
+
+def cmd_sockets(config: Config, args: argparse.Namespace) -> int:
+    from hypercorn.config import Config as HypercornConfig
+
+    config = resolve_services(config)
+    http_bind = HypercornConfig.from_toml(str(HYPERCORN_TOML)).bind[0]
+    bind = args.bind or _socket_tier_bind(http_bind) or _next_port(http_bind)
+    return asyncio.run(_serve_sockets(config, bind))
+
+
+async def _serve_sockets(config: Config, bind: str) -> int:
+    from realtime.tier.server import serve_until
+
+    host, _, port = bind.rpartition(":")
+    if not port.isdigit():
+        raise CommandError(f"--bind must be HOST:PORT, not {bind!r}")
+    await serve_until(config, host.strip("[]") or "127.0.0.1", int(port), _stop_on_signals())
+    return 0
+
+
+def _socket_tier_bind(http_bind: str) -> str | None:
+    """Where `run`/`serve` start the socket tier: SOCKETS_BIND, else the HTTP port + 1; None
+    with SOCKETS_BIND=off (Hypercorn then serves the sockets itself)."""
+    configured = os.environ.get("SOCKETS_BIND", "").strip()
+    if configured.lower() == "off":
+        return None
+    return configured or _next_port(http_bind)
+
+
+def _next_port(http_bind: str) -> str:
+    host, _, port = http_bind.rpartition(":")
+    if not port.isdigit() or host.startswith("unix"):
+        raise CommandError(f"cannot place the socket tier beside {http_bind!r}: set SOCKETS_BIND")
+    return f"{host}:{int(port) + 1}"
+
+
+def _socket_tier_beside(config: Config, http_bind: str) -> tuple[Config, str | None]:
+    """The tier's bind, and the config whose pages connect to it: on its own port unless
+    SOCKETS_PUBLIC_URL is set (set but empty: the page's origin, for a load balancer that
+    routes /ws/ to the tier)."""
+    tier_bind = _socket_tier_bind(http_bind)
+    if tier_bind is None or "SOCKETS_PUBLIC_URL" in os.environ:
+        return config, tier_bind
+    base = urlsplit(config.base_url)
+    scheme = "wss" if base.scheme == "https" else "ws"
+    port = tier_bind.rpartition(":")[2]
+    host = base.hostname or "127.0.0.1"
+    host = f"[{host}]" if ":" in host else host
+    return config.with_changes(sockets_public_url=f"{scheme}://{host}:{port}"), tier_bind
+
+
+async def _start_socket_tier(config: Config, bind: str) -> asyncio.subprocess.Process:
+    # The parent's SECRET_KEY (random per start in development) and resolved URLs, so the
+    # tier reads the same session cookies and the same databases.
+    env = {**os.environ, **config.shared_environment()}
+    log.info("starting the socket tier on %s", bind)
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "server",
+        "sockets",
+        "--bind",
+        bind,
+        env=env,
+        process_group=0,
+        preexec_fn=_die_with_parent,
+    )
+
+
+async def _stop_socket_tier(tier: asyncio.subprocess.Process) -> None:
+    if tier.returncode is not None:
+        log.error("the socket tier had stopped (exit code %s)", tier.returncode)
+        return
+    tier.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(tier.wait(), SOCKET_TIER_STOP_SECONDS)
+    except TimeoutError:
+        tier.kill()
+        await tier.wait()
 
 
 def cmd_seed_demo(config: Config, args: argparse.Namespace) -> int:

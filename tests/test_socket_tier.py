@@ -58,8 +58,10 @@ async def test_a_watcher_gets_a_snapshot_then_a_booking_and_a_cancellation(
         cancel = await guest.post(f"/api/bookings/{slot['id']}/cancel", params={"key": key})
         assert cancel.status_code == 200
         await watcher.wait_for_view(
-            lambda view: view[slot["start_time"]]["id"] != slot["id"]
-            and view[slot["start_time"]]["available"] is True
+            lambda view: (
+                view[slot["start_time"]]["id"] != slot["id"]
+                and view[slot["start_time"]]["available"] is True
+            )
         )
 
 

@@ -201,7 +201,9 @@ class SlotChannel:
         owned.broker.attach(self)
         # Slots crossing their minimum notice reach the channel as they cross it.
         self._edges.enter_context(
-            owned.feed.edges.watch(self.service.id, self.service.provider.zone, owned.broker.deliver)
+            owned.feed.edges.watch(
+                self.service.id, self.service.provider.zone, owned.broker.deliver
+            )
         )
 
     def close(self) -> None:

@@ -120,9 +120,7 @@ def plain_response(status: http.HTTPStatus, text: str) -> Response:
 def error_response(error: APIError) -> Response:
     """The API's JSON error body (and headers, Retry-After) as a refused handshake."""
     body = orjson.dumps(error_body(error.code, error.message, error.fields))
-    headers = Headers(
-        [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-    )
+    headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     for name, value in error.headers.items():
         headers[name] = value
     status = http.HTTPStatus(error.status)

@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 MAX_CLIENT_MESSAGE = 4096
 # An accept backlog for a crowd of reconnects (the kernel caps it at somaxconn).
 BACKLOG = 4096
+# Stopping waits this long for open sockets to finish their closing handshakes.
+STOP_TIMEOUT = 5.0
 
 
 class TierTransport:
@@ -123,7 +125,12 @@ class SocketTier:
     async def stop(self) -> None:
         if self.server is not None:
             self.server.close()
-            await self.server.wait_closed()
+            try:
+                async with asyncio.timeout(STOP_TIMEOUT):
+                    await self.server.wait_closed()
+            except TimeoutError:
+                # A client that never finishes its closing handshake must not hold us up.
+                log.warning("some sockets did not close within %s s", STOP_TIMEOUT)
         if self.owned is not None:
             await self.owned.close()
         if self.redis is not None:
