@@ -111,16 +111,22 @@ class WatcherProcess:
         task = asyncio.create_task(self._read(socket))
         self.tasks.add(task)
 
+    def closed(self) -> int:
+        return sum(1 for socket in self.sockets if socket.close_code is not None)
+
     async def _read(self, socket: ClientConnection) -> None:
         with contextlib.suppress(Exception):
             async for text in socket:
                 now = time.time()
                 frame = orjson.loads(text)
-                if frame.get("type") == "slot":
-                    self._arrived(frame["slot"]["id"], now)
+                # A booking's frame: the slot taken (not its later removal or a freed row).
+                if frame.get("type") == "slot" and not frame.get("removed"):
+                    if frame["slot"].get("available") is False:
+                        self._arrived(frame["slot"]["id"], now)
                 elif frame.get("type") == "slots":
                     for slot in frame["slots"]:
-                        self._arrived(slot["id"], now)
+                        if slot.get("available") is False and not slot.get("removed"):
+                            self._arrived(slot["id"], now)
 
     def _arrived(self, slot_id: str, now: float) -> None:
         times = self.arrivals.setdefault(slot_id, [])
@@ -143,6 +149,8 @@ async def run_watcher_process(url: str, compression: str | None) -> None:
     while line := (await reader.readline()).decode().split():
         if line[0] == "open":
             await watchers.open(int(line[1]))
+        elif line[0] == "status":
+            say(f"status {len(watchers.sockets)} {watchers.closed()}")
 
 
 # --- The raw baseline server --------------------------------------------------------------------
