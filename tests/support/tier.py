@@ -11,10 +11,11 @@ from server.infra.config import Config
 
 
 @asynccontextmanager
-async def running_tier(config: Config, **options: Any) -> AsyncIterator[SocketTier]:
-    """A tier on a free loopback port, sharing `config` (SECRET_KEY, BASE_URL, databases)."""
+async def running_tier(config: Config, port: int = 0, **options: Any) -> AsyncIterator[SocketTier]:
+    """A tier on loopback (a free port unless given), sharing `config` (SECRET_KEY, BASE_URL,
+    databases)."""
     tier = SocketTier(config, **options)
-    await tier.start("127.0.0.1", 0)
+    await tier.start("127.0.0.1", port)
     try:
         yield tier
     finally:
