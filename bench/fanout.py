@@ -47,6 +47,7 @@ import orjson
 from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, broadcast, serve
+from websockets.exceptions import WebSocketException
 
 from bench.common import (
     REPOSITORY,
@@ -103,7 +104,8 @@ class WatcherProcess:
                     )
                     await socket.recv()  # the snapshot: the socket is subscribed now
                     break
-                except (OSError, TimeoutError):
+                except (OSError, TimeoutError, WebSocketException):
+                    # Refused, or closed 1013 "try again later" by a swamped server.
                     await asyncio.sleep(0.2 * (attempt + 1))
             else:
                 raise RuntimeError("could not open a watcher socket")

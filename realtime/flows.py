@@ -24,7 +24,7 @@ from realtime.transport import (
 )
 from server.domain.slots import local_today
 from server.edge.errors import APIError
-from server.models.services import Service, select_service
+from server.models.services import Service
 from server.usecases.services import slot_date_range
 
 RESYNC_FRAME = '{"type":"resync"}'
@@ -67,8 +67,7 @@ async def find_service(owned: Realtime, raw_id: str) -> Service | None:
         service_id = UUID(raw_id)
     except ValueError:
         return None
-    async with owned.pool.acquire(timeout=owned.acquire_timeout) as conn:
-        return await select_service(conn, service_id)
+    return await owned.read_service(service_id)
 
 
 async def relay_slots(owned: Realtime, transport: Transport, watch: SlotWatch) -> None:

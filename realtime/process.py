@@ -6,7 +6,9 @@ paths share one Redis subscription design, one slot feed and one way of reading 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
+from uuid import UUID
 
 from redis.asyncio import Redis
 
@@ -14,6 +16,7 @@ from realtime.broker import Broker, pass_through
 from realtime.slot_feed import SlotFeed
 from server.infra.config import Config
 from server.infra.db import create_pool
+from server.models.services import Service, select_service
 
 
 class Realtime:
@@ -25,6 +28,21 @@ class Realtime:
         self.feed = feed
         self.pool = pool
         self.acquire_timeout = acquire_timeout
+        self._service_reads: dict[UUID, asyncio.Task[Service | None]] = {}
+
+    async def read_service(self, service_id: UUID) -> Service | None:
+        """The service a slots socket asks for. Sockets asking at once share one read (a crowd
+        connecting to one service costs one query, not one each); no answer is kept after it."""
+        read = self._service_reads.get(service_id)
+        if read is None:
+            read = asyncio.create_task(self._select_service(service_id))
+            self._service_reads[service_id] = read
+            read.add_done_callback(lambda _: self._service_reads.pop(service_id, None))
+        return await asyncio.shield(read)
+
+    async def _select_service(self, service_id: UUID) -> Service | None:
+        async with self.pool.acquire(timeout=self.acquire_timeout) as conn:
+            return await select_service(conn, service_id)
 
     async def close(self) -> None:
         await self.broker.stop()

@@ -66,6 +66,8 @@ class SlotFeed:
         self._acquire_timeout = acquire_timeout
         self._removed: OrderedDict[str, None] = OrderedDict()
         self._flights: dict[tuple[str, date, date], _Flight] = {}
+        # Reads that start when the flight of their range lands (see snapshot).
+        self._followers: dict[tuple[str, date, date], asyncio.Task[str]] = {}
         # Timers that tell watchers when a free slot crosses its service's minimum notice.
         self.edges = NoticeEdges(pool, acquire_timeout=acquire_timeout)
 
@@ -113,16 +115,49 @@ class SlotFeed:
 
         Sockets asking for the same range at once share one read, but only a read that started
         after the asker subscribed: an older read might miss a change it was not told about.
+        An asker that finds a read already under way, started too early for it, shares the one
+        read that starts when that one lands: a crowd connecting at once costs two reads per
+        range, not one per socket.
         """
         key = (str(service_id), first, last)
         flight = self._flights.get(key)
-        if flight is None or flight.started_at < not_before:
-            task = asyncio.create_task(self._read_snapshot(service_id, zone, first, last))
-            flight = _Flight(started_at=time.monotonic(), task=task)
-            self._flights[key] = flight
-            task.add_done_callback(lambda _: self._land(key, flight))
+        if flight is not None and flight.started_at >= not_before:
+            task = flight.task
+        elif flight is None or flight.task.done():
+            task = self._take_off(key, service_id, zone, first, last).task
+        else:
+            follower = self._followers.get(key)
+            if follower is None:
+                follower = asyncio.create_task(
+                    self._follow(key, flight, service_id, zone, first, last)
+                )
+                self._followers[key] = follower
+            task = follower
         # Shielded: one socket going away must not cancel the read the others wait for.
-        return await asyncio.shield(flight.task)
+        return await asyncio.shield(task)
+
+    def _take_off(
+        self, key: tuple[str, date, date], service_id: UUID, zone: str, first: date, last: date
+    ) -> _Flight:
+        task = asyncio.create_task(self._read_snapshot(service_id, zone, first, last))
+        flight = _Flight(started_at=time.monotonic(), task=task)
+        self._flights[key] = flight
+        task.add_done_callback(lambda _: self._land(key, flight))
+        return flight
+
+    async def _follow(
+        self,
+        key: tuple[str, date, date],
+        ahead: _Flight,
+        service_id: UUID,
+        zone: str,
+        first: date,
+        last: date,
+    ) -> str:
+        await asyncio.wait((ahead.task,))
+        # From here on, askers need a read that starts after this one: it is no follower.
+        del self._followers[key]
+        return await self._take_off(key, service_id, zone, first, last).task
 
     def _land(self, key: tuple[str, date, date], flight: _Flight) -> None:
         if self._flights.get(key) is flight:
