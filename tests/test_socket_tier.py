@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -284,3 +285,23 @@ async def test_watchers_get_fresh_snapshots_after_redis_comes_back(
                 )
     finally:
         await app.server.stop()
+
+
+def metric(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_the_tier_counts_its_sockets_frames_and_commit_to_send_latency(
+    tier: SocketTier, guest: httpx.AsyncClient, service: dict[str, Any]
+) -> None:
+    latencies = metric("appointly_fanout_latency_seconds_count")
+    frames = metric("appointly_websocket_frames_sent_total", kind="slots")
+    open_before = metric("appointly_websocket_connections", kind="slots")
+    async with watch_slots(tier_url(tier), service["id"], tomorrow()) as watcher:
+        assert metric("appointly_websocket_connections", kind="slots") == open_before + 1
+        slot = watcher.frames[0]["slots"][0]
+        assert (await book(guest, slot["id"])).status_code == 201
+        await watcher.receive()
+        # The booking's frame and the snapshot before it.
+        assert metric("appointly_websocket_frames_sent_total", kind="slots") == frames + 2
+        assert metric("appointly_fanout_latency_seconds_count") == latencies + 1
