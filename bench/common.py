@@ -173,6 +173,8 @@ async def serving_app(database_url: str, redis_url: str) -> AsyncIterator[Server
         "BOOKING_RATE_LIMIT": "0",
         "SIGNUP_RATE_LIMIT": "0",
         "WEBSOCKET_RATE_LIMIT": "0",
+        # The socket tier beside it: a free port of its own (the next one may be taken).
+        "SOCKETS_BIND": f"127.0.0.1:{free_port()}",
     }
     args = [sys.executable, "-m", "server", "serve", "--bind", f"127.0.0.1:{port}"]
     server = await start_process(args, env, "app", port)

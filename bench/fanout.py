@@ -406,13 +406,15 @@ async def run_stages(target: Target, plan: Plan) -> Outcome:
 
 
 async def socket_tier_of(server: ServerProcess) -> tuple[ChildProcess, str]:
-    """The socket tier `appointly serve` started beside `server` (HTTP port + 1), once it
+    """The socket tier `appointly serve` started beside `server` (on SOCKETS_BIND), once it
     listens: its process and its ws:// origin."""
-    port = int(server.url.rpartition(":")[2]) + 1
-    async with asyncio.timeout(30):
+    async with asyncio.timeout(60):
         while True:
-            pid = _child_running(server.process.pid, b"sockets")
-            if pid is not None:
+            found = _child_running(server.process.pid, b"sockets")
+            if found is not None:
+                pid, argv = found
+                bind = argv[argv.index(b"--bind") + 1].decode()
+                port = int(bind.rpartition(":")[2])
                 with contextlib.suppress(OSError):
                     _, writer = await asyncio.open_connection("127.0.0.1", port)
                     writer.close()
@@ -420,11 +422,12 @@ async def socket_tier_of(server: ServerProcess) -> tuple[ChildProcess, str]:
             await asyncio.sleep(0.1)
 
 
-def _child_running(parent: int, command: bytes) -> int | None:
-    """The child of `parent` whose arguments include `command` (from /proc)."""
+def _child_running(parent: int, command: bytes) -> tuple[int, list[bytes]] | None:
+    """The child of `parent` whose arguments include `command`, and its arguments (/proc)."""
     for pid in Path(f"/proc/{parent}/task/{parent}/children").read_text().split():
-        if command in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"):
-            return int(pid)
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if command in argv:
+            return int(pid), argv
     return None
 
 

@@ -49,6 +49,10 @@ from server.infra.redis_clients import open_redis
 from server.models.providers import select_provider_by_user
 
 log = logging.getLogger(__name__)
+# `websockets` logs every connection's opening and closing at INFO: with 10,000 watchers that
+# is a log line per socket. Warnings and errors still come through.
+connection_log = logging.getLogger("realtime.tier.connections")
+connection_log.setLevel(logging.WARNING)
 
 # Clients only ever send a close frame; anything bigger than this is not one of ours.
 MAX_CLIENT_MESSAGE = 4096
@@ -114,6 +118,7 @@ class SocketTier:
             max_size=MAX_CLIENT_MESSAGE,
             backlog=BACKLOG,
             server_header=None,
+            logger=connection_log,
         )
 
     @property
