@@ -473,9 +473,22 @@ async def measure(
     `server` (those of plan.targets), on the same Redis."""
     raise_open_file_limit()
     outcomes = {"raw": await measure_raw(redis_url, plan)}
+    progress("raw", outcomes["raw"])
     for name in plan.targets:
         outcomes[name] = await measure_app(database_url, server, plan, tier=name == "tier")
+        progress(name, outcomes[name])
     return outcomes
+
+
+def progress(name: str, outcome: Outcome) -> None:
+    """Each server's figures as soon as they are measured (the whole run takes a while)."""
+    for stage in outcome.stages:
+        print(
+            f"  ({name}: {stage.watchers:,} watchers, p50 "
+            f"{ms(percentile(stage.latencies, 0.5))} p99 {ms(percentile(stage.latencies, 0.99))}; "
+            f"load average {os.getloadavg()[0]:.2f})",
+            flush=True,
+        )
 
 
 async def run(plan: Plan) -> dict[str, Outcome]:
