@@ -8,10 +8,13 @@ Run with `.venv/bin/python -m bench.flash_crowd [--watchers 10000] [--rate 100] 
 Method. The app runs as `appointly serve` runs it (Hypercorn, its socket tier on the next port).
 Its service has one day of 64 quarter-hour slots, which every watcher watches; to keep RATE
 bookings a second landing for SECONDS on those 64 slots, each booking is cancelled once booked
-(its time comes back as a new free row) and the time is booked again: two changes per booking,
-as a busy day has. Bookings are started at RATE a second whatever the last one took; each
-booking's latency runs from its commit (`booked_at`) to the last watcher's receipt of the frame
-that shows it taken (a `slot` frame or an entry of a `slots` frame). The raw baseline publishes
+through the API, its time comes back as a new free row (the bench inserts it, as a cancellation
+does when the service's hours still offer the time, and publishes it as the app does) and is
+booked again: three changes per booking, as a busy day has. Bookings are started at RATE a
+second whatever the last one took (each waits for a free time); each booking's latency runs from its commit (`booked_at`) to the last watcher's receipt of the frame
+that shows it taken (a `slot` frame or an entry of a `slots` frame); a booking cancelled
+before the tier read it is never shown taken (the tier sends what the database says when it
+reads), so it counts as not reached. The raw baseline publishes
 RATE changes a second for SECONDS to its own sockets (one frame each, `websockets.broadcast`).
 
 Also printed: sockets the servers closed (none may be, for clients that keep up), the tier's
@@ -30,6 +33,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -59,6 +63,7 @@ from bench.fanout import (
     socket_tier_of,
     watcher_processes,
 )
+from realtime.channels import SlotsMessage, slots_channel
 
 WATCHERS = 10_000
 RATE = 100
@@ -80,6 +85,7 @@ class Crowd:
     client_cpu_seconds: float
     rss: list[int] = field(default_factory=list)
     converged: str = ""
+    errors: int = 0
     load_average: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
@@ -155,8 +161,9 @@ async def sample_rss(process: Any, samples: list[int], stop: asyncio.Event) -> N
 class Booker:
     """Books, cancels and re-books the day's times, through the app's HTTP API."""
 
-    def __init__(self, url: str, conn: asyncpg.Connection, service: Any) -> None:
+    def __init__(self, url: str, conn: asyncpg.Connection, service: Any, redis: Redis) -> None:
         self.http = httpx.AsyncClient(base_url=url, timeout=30)
+        self.redis = redis
         self.conn = conn
         self.service = service
         self.free: asyncio.Queue[str] = asyncio.Queue()
@@ -167,29 +174,58 @@ class Booker:
 
     async def book_one(self, _: int) -> None:
         slot_id = await self.free.get()
+        try:
+            async with asyncio.timeout(30):
+                slot_id = await self._book_and_cancel(slot_id)
+        except Exception:  # counted; the time goes back into play either way
+            self.errors += 1
+        await self.free.put(slot_id)
+
+    async def _book_and_cancel(self, slot_id: str) -> str:
+        """Book the slot and cancel the booking: the id of the free row at its time after."""
         body = {"slot_id": slot_id, "customer_name": "Fan", "customer_email": "fan@example.com"}
         response = await self.http.post("/api/bookings", json=body)
+        start = await self.conn.fetchval(
+            "SELECT starts_at FROM appointments WHERE id = $1::uuid", slot_id
+        )
         if response.status_code != 201:
             self.errors += 1
-            return
+            return await self._free_row_at(start, slot_id)
         committed = await self.conn.fetchval(
             "SELECT extract(epoch FROM booked_at)::float8 FROM appointments WHERE id = $1::uuid",
             slot_id,
         )
         self.booked.append((slot_id, float(committed)))
         key = response.json()["manage_url"].split("key=")[1]
-        start = response.json()["appointment"]["start_time"]
         cancelled = await self.http.post(f"/api/bookings/{slot_id}/cancel", params={"key": key})
         if cancelled.status_code != 200:
             self.errors += 1
-            return
-        await self.free.put(await self._free_row_at(start))
+        return await self._free_row_at(start, slot_id)
 
-    async def _free_row_at(self, start: str) -> str:
+    async def _free_row_at(self, start: Any, fallback: str) -> str:
         for slot in await self.day_slots():
-            if slot["start_time"] == start and slot["available"]:
+            if slot["available"] and datetime.fromisoformat(slot["start_time"]) == start:
                 return str(slot["id"])
-        raise RuntimeError(f"no free row came back at {start}")
+        return await self._offer_again(fallback)
+
+    async def _offer_again(self, cancelled: str) -> str:
+        """Put the cancelled time back as a new free row, as a cancellation does when the
+        service's hours still offer it (the bench's seeded hours do not regenerate), and
+        announce it as the app does: a slots message naming the time, which the tier re-reads."""
+        row = await self.conn.fetchrow(
+            """
+            INSERT INTO appointments (service_id, slot_date, starts_at, ends_at, token)
+            SELECT service_id, slot_date, starts_at, ends_at, token
+              FROM appointments
+             WHERE id = $1::uuid
+            RETURNING id, starts_at
+            """,
+            cancelled,
+        )
+        listed = [{"start_time": row["starts_at"].isoformat(), "removed": False}]
+        message = SlotsMessage(str(self.service.id), "UTC", listed, published_at=time.time())
+        await self.redis.publish(slots_channel(self.service.id), message.encode())
+        return str(row["id"])
 
     async def day_slots(self) -> list[dict[str, Any]]:
         day = self.service.first_day.isoformat()
@@ -261,11 +297,12 @@ async def crowd_on_tier(plan: argparse.Namespace, redis_url: str) -> Crowd:
             tier, origin = await socket_tier_of(server)
             day = service.first_day.isoformat()
             url = f"{origin}/ws/services/{service.id}/slots?from={day}&to={day}"
-            booker = Booker(server.url, conn, service)
+            booker = Booker(server.url, conn, service, Redis.from_url(redis_url))
             try:
                 return await crowd(plan, url, tier, booker.book_one, booker, views=True)
             finally:
                 await booker.http.aclose()
+                await booker.redis.aclose()
         finally:
             await conn.close()
 
@@ -311,6 +348,7 @@ async def crowd(
         )
         if booker is not None:
             result.converged = await converged(sampled, booker)
+            result.errors = booker.errors
         for task in getattr(views_of, "tasks", []):
             task.cancel()
         arrivals.task.cancel()
@@ -366,6 +404,7 @@ def report(tier: Crowd, raw: Crowd, plan: argparse.Namespace) -> None:
             f"{name}: {len(crowd_.latencies)}/{crowd_.changes} changes reached every watcher; "
             f"p50 {ms(percentile(crowd_.latencies, 0.5))} p99 "
             f"{ms(percentile(crowd_.latencies, 0.99))}; sockets closed {crowd_.closed}; "
+            f"changes/s achieved {crowd_.changes / plan.seconds:.0f}; "
             f"server CPU {crowd_.server_cpu_seconds:.1f} s, clients CPU "
             f"{crowd_.client_cpu_seconds:.1f} s; load average after {load}"
         )
@@ -382,6 +421,7 @@ def report(tier: Crowd, raw: Crowd, plan: argparse.Namespace) -> None:
             f"{max(tier.rss) / mib:,.0f} MiB, end {tier.rss[-1] / mib:,.0f} MiB"
         )
     print(f"convergence: {tier.converged}")
+    print(f"booking errors (non-201, cancel failures, timeouts): {tier.errors}")
 
 
 async def run(plan: argparse.Namespace) -> tuple[Crowd, Crowd]:
