@@ -11,15 +11,15 @@ bookings a second landing for SECONDS on those 64 slots, each booking is cancell
 through the API, its time comes back as a new free row (the bench inserts it, as a cancellation
 does when the service's hours still offer the time, and publishes it as the app does) and is
 booked again: three changes per booking, as a busy day has. Bookings are started at RATE a
-second whatever the last one took (each waits for a free time); each booking's latency runs from its commit (`booked_at`) to the last watcher's receipt of the frame
-that shows it taken (a `slot` frame or an entry of a `slots` frame); a booking cancelled
-before the tier read it is never shown taken (the tier sends what the database says when it
-reads), so it counts as not reached. The raw baseline publishes
-RATE changes a second for SECONDS to its own sockets (one frame each, `websockets.broadcast`).
-
-Also printed: sockets the servers closed (none may be, for clients that keep up), the tier's
-RSS at the start, peak and end of the crowd (flat memory), whether a sample of watchers'
-views equals the database's slots afterwards, CPU seconds of each process and load average.
+second whatever the last one took (each waits for a free time); each booking's latency runs from
+its commit (`booked_at`) to the last watcher's receipt of the frame that shows it taken (a
+`slot` frame or an entry of a `slots` frame); a booking cancelled before the tier read it is
+never shown taken (the tier sends what the database says when it reads), so it counts as not
+reached. The raw baseline publishes RATE changes a second for SECONDS to its own sockets (one
+frame each, `websockets.broadcast`). Also printed: sockets the servers closed (none may be, for
+clients that keep up), the tier's RSS at the start, peak and end of the crowd (flat memory),
+whether a sample of watchers' views equals the database's slots afterwards, CPU seconds of each
+process and load average.
 """
 
 from __future__ import annotations
