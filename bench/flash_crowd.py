@@ -31,6 +31,7 @@ import os
 import secrets
 import sys
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -86,6 +87,7 @@ class Crowd:
     rss: list[int] = field(default_factory=list)
     converged: str = ""
     errors: int = 0
+    refusals: dict[str, int] = field(default_factory=dict)
     load_average: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
@@ -161,24 +163,26 @@ async def sample_rss(process: Any, samples: list[int], stop: asyncio.Event) -> N
 class Booker:
     """Books, cancels and re-books the day's times, through the app's HTTP API."""
 
-    def __init__(self, url: str, conn: asyncpg.Connection, service: Any, redis: Redis) -> None:
+    def __init__(self, url: str, pool: asyncpg.Pool, service: Any, redis: Redis) -> None:
         self.http = httpx.AsyncClient(base_url=url, timeout=30)
         self.redis = redis
-        self.conn = conn
+        self.conn = pool
         self.service = service
         self.free: asyncio.Queue[str] = asyncio.Queue()
         for slot_id in service.slot_ids:
             self.free.put_nowait(str(slot_id))
         self.booked: list[tuple[str, float]] = []
         self.errors = 0
+        self.refusals: Counter[str] = Counter()
 
     async def book_one(self, _: int) -> None:
         slot_id = await self.free.get()
         try:
             async with asyncio.timeout(30):
                 slot_id = await self._book_and_cancel(slot_id)
-        except Exception:  # counted; the time goes back into play either way
+        except Exception as error:  # counted; the time goes back into play either way
             self.errors += 1
+            self.refusals[type(error).__name__ + ": " + str(error)[:80]] += 1
         await self.free.put(slot_id)
 
     async def _book_and_cancel(self, slot_id: str) -> str:
@@ -189,7 +193,9 @@ class Booker:
             "SELECT starts_at FROM appointments WHERE id = $1::uuid", slot_id
         )
         if response.status_code != 201:
-            self.errors += 1
+            self.refusals[
+                response.json().get("error", {}).get("code", str(response.status_code))
+            ] += 1
             return await self._free_row_at(start, slot_id)
         committed = await self.conn.fetchval(
             "SELECT extract(epoch FROM booked_at)::float8 FROM appointments WHERE id = $1::uuid",
@@ -297,12 +303,14 @@ async def crowd_on_tier(plan: argparse.Namespace, redis_url: str) -> Crowd:
             tier, origin = await socket_tier_of(server)
             day = service.first_day.isoformat()
             url = f"{origin}/ws/services/{service.id}/slots?from={day}&to={day}"
-            booker = Booker(server.url, conn, service, Redis.from_url(redis_url))
+            pool = await asyncpg.create_pool(database_url, min_size=2, max_size=10)
+            booker = Booker(server.url, pool, service, Redis.from_url(redis_url))
             try:
                 return await crowd(plan, url, tier, booker.book_one, booker, views=True)
             finally:
                 await booker.http.aclose()
                 await booker.redis.aclose()
+                await pool.close()
         finally:
             await conn.close()
 
@@ -349,6 +357,7 @@ async def crowd(
         if booker is not None:
             result.converged = await converged(sampled, booker)
             result.errors = booker.errors
+            result.refusals = dict(booker.refusals)
         for task in getattr(views_of, "tasks", []):
             task.cancel()
         arrivals.task.cancel()
@@ -421,7 +430,7 @@ def report(tier: Crowd, raw: Crowd, plan: argparse.Namespace) -> None:
             f"{max(tier.rss) / mib:,.0f} MiB, end {tier.rss[-1] / mib:,.0f} MiB"
         )
     print(f"convergence: {tier.converged}")
-    print(f"booking errors (non-201, cancel failures, timeouts): {tier.errors}")
+    print(f"booking errors (cancel failures, timeouts): {tier.errors}; refusals: {tier.refusals}")
 
 
 async def run(plan: argparse.Namespace) -> tuple[Crowd, Crowd]:
