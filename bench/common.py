@@ -193,6 +193,8 @@ async def serving_app(
         "BOOKING_RATE_LIMIT": "0",
         "SIGNUP_RATE_LIMIT": "0",
         "WEBSOCKET_RATE_LIMIT": "0",
+        # The socket tier beside it: a free port of its own (the next one may be taken).
+        "SOCKETS_BIND": f"127.0.0.1:{free_port()}",
     }
     args = [sys.executable, "-m", "server", "serve", "--bind", f"127.0.0.1:{port}"]
     args += ["--workers", str(workers)]

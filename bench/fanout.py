@@ -1,18 +1,23 @@
-"""Benchmark: one booking fanned out to 1,000 and 5,000 WebSocket watchers, and the memory an
-idle watcher costs, for the app vs. a plain Redis -> `websockets` broadcast server.
+"""Benchmark: one booking fanned out to 1,000, 5,000 and 10,000 WebSocket watchers, and the
+memory an idle watcher costs, for the socket tier and the old ASGI path vs. a plain Redis ->
+`websockets` broadcast server, in the same run.
 
-Run with `.venv/bin/python -m bench.fanout [--sizes 1000,5000] [--idle 10000] [--bookings 20]
-[--client-processes 4]`.
+Run with `.venv/bin/python -m bench.fanout [--sizes 1000,5000,10000] [--idle 10000]
+[--bookings 20] [--client-processes 4] [--targets tier,asgi]`.
 
-Method. The server under test is one process: the app as `appointly serve` runs it (Hypercorn,
-the broker's one Redis pattern subscription, Quart WebSockets), or the raw baseline (this
-module's `raw-server`: one Redis SUBSCRIBE, `websockets.broadcast` to every connection). The
+Method. The server under test is one process: the socket tier as `appointly serve` starts it
+(`appointly sockets`: realtime.tier, one encoded frame written to every watcher of a group), the
+app's Hypercorn path (the broker's one Redis pattern subscription, Quart WebSockets, a queue and
+a send per socket), or the raw baseline (this module's `raw-server`: one Redis SUBSCRIBE,
+`websockets.broadcast` to every connection, compression declined as the app and tier do). The
 watchers are `websockets` clients spread over CLIENT_PROCESSES processes (this module's
 `client`), so no single client event loop has to read every frame; each is told on stdin how
 many sockets to hold and reports on stdout when all of its sockets have a booking's frame.
 
-Watchers grow in stages on one server: 1,000, then 5,000 (20 bookings at each), then 10,000
-idle ones for memory. A booking's latency runs from its commit (the app: `booked_at`, the
+Watchers grow in stages on one server: 1,000, then 5,000, then 10,000 (20 bookings at each),
+then IDLE ones for memory. Each server's CPU seconds over its stages (and the client processes'
+together) and the load average after it are printed beside its figures.
+A booking's latency runs from its commit (the app: `booked_at`, the
 database clock's time inside the booking transaction, just before COMMIT; raw: the moment
 before PUBLISH) to the moment the last watcher in any client process received the frame
 (wall clock; all processes share the machine's clock). Memory per idle watcher is the server's
@@ -33,6 +38,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -41,6 +47,7 @@ import orjson
 from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, broadcast, serve
+from websockets.exceptions import WebSocketException
 
 from bench.common import (
     REPOSITORY,
@@ -59,7 +66,8 @@ from bench.common import (
     stop_process,
 )
 
-SIZES = (1_000, 5_000)
+SIZES = (1_000, 5_000, 10_000)
+TARGETS = ("tier", "asgi")
 IDLE = 10_000
 BOOKINGS = 20
 CLIENT_PROCESSES = 4
@@ -96,7 +104,8 @@ class WatcherProcess:
                     )
                     await socket.recv()  # the snapshot: the socket is subscribed now
                     break
-                except (OSError, TimeoutError):
+                except (OSError, TimeoutError, WebSocketException):
+                    # Refused, or closed 1013 "try again later" by a swamped server.
                     await asyncio.sleep(0.2 * (attempt + 1))
             else:
                 raise RuntimeError("could not open a watcher socket")
@@ -104,13 +113,22 @@ class WatcherProcess:
         task = asyncio.create_task(self._read(socket))
         self.tasks.add(task)
 
+    def closed(self) -> int:
+        return sum(1 for socket in self.sockets if socket.close_code is not None)
+
     async def _read(self, socket: ClientConnection) -> None:
         with contextlib.suppress(Exception):
             async for text in socket:
                 now = time.time()
                 frame = orjson.loads(text)
-                if frame.get("type") == "slot":
-                    self._arrived(frame["slot"]["id"], now)
+                # A booking's frame: the slot taken (not its later removal or a freed row).
+                if frame.get("type") == "slot" and not frame.get("removed"):
+                    if frame["slot"].get("available") is False:
+                        self._arrived(frame["slot"]["id"], now)
+                elif frame.get("type") == "slots":
+                    for slot in frame["slots"]:
+                        if slot.get("available") is False and not slot.get("removed"):
+                            self._arrived(slot["id"], now)
 
     def _arrived(self, slot_id: str, now: float) -> None:
         times = self.arrivals.setdefault(slot_id, [])
@@ -133,6 +151,8 @@ async def run_watcher_process(url: str, compression: str | None) -> None:
     while line := (await reader.readline()).decode().split():
         if line[0] == "open":
             await watchers.open(int(line[1]))
+        elif line[0] == "status":
+            say(f"status {len(watchers.sockets)} {watchers.closed()}")
 
 
 # --- The raw baseline server --------------------------------------------------------------------
@@ -154,7 +174,9 @@ async def run_raw_server(port: int, redis_url: str, channel: str) -> None:
     redis = Redis.from_url(redis_url)
     pubsub = redis.pubsub()
     await pubsub.subscribe(channel)
-    async with serve(handler, "127.0.0.1", port, ping_interval=None, backlog=1024):
+    async with serve(
+        handler, "127.0.0.1", port, ping_interval=None, backlog=1024, compression=None
+    ):
         async for message in pubsub.listen():
             if message["type"] == "message":
                 broadcast(sockets, message["data"].decode())
@@ -242,14 +264,40 @@ class Stage:
 class Outcome:
     stages: list[Stage]
     bytes_per_idle_watcher: float
+    server_cpu_seconds: float = float("nan")
+    client_cpu_seconds: float = float("nan")
+    load_average: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+
+def cpu_seconds_of(pid: int) -> float:
+    """User plus system CPU time of a process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class ChildProcess:
+    """A process the bench did not start itself (the tier, a child of `appointly serve`)."""
+
+    pid: int
+
+    def rss(self) -> int:
+        status = Path(f"/proc/{self.pid}/status").read_text()
+        kilobytes = next(
+            line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")
+        )
+        return int(kilobytes) * 1024
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds_of(self.pid)
 
 
 class Target:
     """What the stages need from the server under test: its socket URL, a way to make a slot
-    change, and the server's RSS."""
+    change, and the server's RSS and CPU."""
 
     ws_url: str
-    server: ServerProcess
+    server: ServerProcess | ChildProcess
 
     async def change_one(self, number: int) -> tuple[str, float]:
         """Make slot change `number` happen: (its slot id, its commit time)."""
@@ -257,15 +305,21 @@ class Target:
 
 
 class AppTarget(Target):
-    def __init__(self, server: ServerProcess, conn: asyncpg.Connection, service: Any) -> None:
-        self.server = server
+    """The app's sockets: Hypercorn's (`tier` None) or the socket tier's beside it."""
+
+    def __init__(
+        self,
+        server: ServerProcess,
+        conn: asyncpg.Connection,
+        service: Any,
+        tier: tuple[ChildProcess, str] | None = None,
+    ) -> None:
+        self.server = server if tier is None else tier[0]
         self.conn = conn
         self.slot_ids = [str(slot_id) for slot_id in service.slot_ids]
         day = service.first_day.isoformat()
-        self.ws_url = (
-            "ws" + server.url.removeprefix("http")
-            + f"/ws/services/{service.id}/slots?from={day}&to={day}"
-        )  # fmt: skip
+        origin = "ws" + server.url.removeprefix("http") if tier is None else tier[1]
+        self.ws_url = f"{origin}/ws/services/{service.id}/slots?from={day}&to={day}"
         self.http = httpx.AsyncClient(base_url=server.url, timeout=30)
 
     async def change_one(self, number: int) -> tuple[str, float]:
@@ -319,6 +373,7 @@ class Plan:
     bookings: int = BOOKINGS
     processes: int = CLIENT_PROCESSES
     compression: str = "deflate"
+    targets: tuple[str, ...] = TARGETS
 
 
 async def run_stages(target: Target, plan: Plan) -> Outcome:
@@ -327,6 +382,8 @@ async def run_stages(target: Target, plan: Plan) -> Outcome:
         await watchers.grow_to(plan.processes)  # one warm socket each
         await asyncio.sleep(1)
         base_rss = target.server.rss()
+        server_cpu = target.server.cpu_seconds()
+        client_cpu = sum(cpu_seconds_of(process.pid) for process in watchers.processes)
         number = 0
         for size in plan.sizes:
             await watchers.grow_to(size)
@@ -337,21 +394,53 @@ async def run_stages(target: Target, plan: Plan) -> Outcome:
                 number += 1
                 latencies.append(await watchers.last_arrival(slot_id) - committed)
             stages.append(Stage(size, latencies))
+        server_cpu = target.server.cpu_seconds() - server_cpu
+        client_cpu = sum(cpu_seconds_of(process.pid) for process in watchers.processes) - client_cpu
+        load = os.getloadavg()
         per_watcher = float("nan")
         if plan.idle:
             await watchers.grow_to(plan.idle)
             await asyncio.sleep(3)
             per_watcher = (target.server.rss() - base_rss) / (plan.idle - plan.processes)
-    return Outcome(stages, per_watcher)
+    return Outcome(stages, per_watcher, server_cpu, client_cpu, load)
 
 
-async def measure_app(database_url: str, server: ServerProcess, plan: Plan) -> Outcome:
-    """The stages against the app served by `server` on a migrated database."""
+async def socket_tier_of(server: ServerProcess) -> tuple[ChildProcess, str]:
+    """The socket tier `appointly serve` started beside `server` (on SOCKETS_BIND), once it
+    listens: its process and its ws:// origin."""
+    async with asyncio.timeout(60):
+        while True:
+            found = _child_running(server.process.pid, b"sockets")
+            if found is not None:
+                pid, argv = found
+                bind = argv[argv.index(b"--bind") + 1].decode()
+                port = int(bind.rpartition(":")[2])
+                with contextlib.suppress(OSError):
+                    _, writer = await asyncio.open_connection("127.0.0.1", port)
+                    writer.close()
+                    return ChildProcess(pid), f"ws://127.0.0.1:{port}"
+            await asyncio.sleep(0.1)
+
+
+def _child_running(parent: int, command: bytes) -> tuple[int, list[bytes]] | None:
+    """The child of `parent` whose arguments include `command`, and its arguments (/proc)."""
+    for pid in Path(f"/proc/{parent}/task/{parent}/children").read_text().split():
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if command in argv:
+            return int(pid), argv
+    return None
+
+
+async def measure_app(
+    database_url: str, server: ServerProcess, plan: Plan, *, tier: bool = False
+) -> Outcome:
+    """The stages against the app served by `server` on a migrated database: its Hypercorn
+    sockets, or (`tier`) its socket tier's."""
     conn = await asyncpg.connect(database_url)
     try:
         slots_needed = plan.bookings * len(plan.sizes)
         service = await seed_service_with_slots(conn, days=1, per_day=max(40, slots_needed))
-        target = AppTarget(server, conn, service)
+        target = AppTarget(server, conn, service, await socket_tier_of(server) if tier else None)
         try:
             return await run_stages(target, plan)
         finally:
@@ -379,15 +468,30 @@ async def measure_raw(redis_url: str, plan: Plan) -> Outcome:
 
 async def measure(
     database_url: str, server: ServerProcess, redis_url: str, plan: Plan
-) -> tuple[Outcome, Outcome]:
-    """The app (already served by `server`), then the raw baseline on the same Redis."""
+) -> dict[str, Outcome]:
+    """The raw baseline, then the socket tier and the ASGI path of the app already served by
+    `server` (those of plan.targets), on the same Redis."""
     raise_open_file_limit()
-    app = await measure_app(database_url, server, plan)
-    raw = await measure_raw(redis_url, plan)
-    return app, raw
+    outcomes = {"raw": await measure_raw(redis_url, plan)}
+    progress("raw", outcomes["raw"])
+    for name in plan.targets:
+        outcomes[name] = await measure_app(database_url, server, plan, tier=name == "tier")
+        progress(name, outcomes[name])
+    return outcomes
 
 
-async def run(plan: Plan) -> tuple[Outcome, Outcome]:
+def progress(name: str, outcome: Outcome) -> None:
+    """Each server's figures as soon as they are measured (the whole run takes a while)."""
+    for stage in outcome.stages:
+        print(
+            f"  ({name}: {stage.watchers:,} watchers, p50 "
+            f"{ms(percentile(stage.latencies, 0.5))} p99 {ms(percentile(stage.latencies, 0.99))}; "
+            f"load average {os.getloadavg()[0]:.2f})",
+            flush=True,
+        )
+
+
+async def run(plan: Plan) -> dict[str, Outcome]:
     raise_open_file_limit()  # the app server inherits it
     redis_url = bench_redis_url()
     await flush_redis_db(redis_url)
@@ -400,29 +504,44 @@ async def run(plan: Plan) -> tuple[Outcome, Outcome]:
     return outcome
 
 
-def report(app: Outcome, raw: Outcome, plan: Plan) -> None:
+def report(outcomes: dict[str, Outcome], plan: Plan) -> None:
     print(
         f"fan-out: watchers in {plan.processes} client processes offering "
         f"{plan.compression}; latency = commit -> last watcher"
     )
     print(machine_note())
-    for app_stage, raw_stage in zip(app.stages, raw.stages, strict=True):
-        app_p99 = percentile(app_stage.latencies, 0.99)
+    raw = outcomes["raw"]
+    for number, raw_stage in enumerate(raw.stages):
         raw_p99 = percentile(raw_stage.latencies, 0.99)
+        line = (
+            f"{raw_stage.watchers:,} watchers, {len(raw_stage.latencies)} bookings: "
+            f"raw p50 {ms(percentile(raw_stage.latencies, 0.5))} p99 {ms(raw_p99)}"
+        )
+        for name in plan.targets:
+            stage = outcomes[name].stages[number]
+            p99 = percentile(stage.latencies, 0.99)
+            line += (
+                f" | {name} p50 {ms(percentile(stage.latencies, 0.5))} p99 {ms(p99)} "
+                f"{name}/raw {p99 / raw_p99:.2f}"
+            )
+            if name == "tier":
+                line += f" (target <= 1.3: {'met' if p99 <= 1.3 * raw_p99 else 'MISSED'})"
+        print(line)
+    for name, outcome in outcomes.items():
+        load = ", ".join(f"{value:.2f}" for value in outcome.load_average)
         print(
-            f"{app_stage.watchers:,} watchers, {len(app_stage.latencies)} bookings: "
-            f"app p50 {ms(percentile(app_stage.latencies, 0.5))} p99 {ms(app_p99)} | "
-            f"raw p50 {ms(percentile(raw_stage.latencies, 0.5))} p99 {ms(raw_p99)} | "
-            f"p99 app/raw {app_p99 / raw_p99:.2f} (target <= 1.3: "
-            f"{'met' if app_p99 <= 1.3 * raw_p99 else 'MISSED'})"
+            f"{name}: server CPU {outcome.server_cpu_seconds:.1f} s, client processes CPU "
+            f"{outcome.client_cpu_seconds:.1f} s over its stages; load average after: {load}"
         )
     if plan.idle:
-        print(
-            f"memory per idle watcher at {plan.idle:,} in one process: app "
-            f"{app.bytes_per_idle_watcher / 1024:,.1f} KiB | raw "
-            f"{raw.bytes_per_idle_watcher / 1024:,.1f} KiB | app/raw "
-            f"{app.bytes_per_idle_watcher / raw.bytes_per_idle_watcher:.2f}"
-        )
+        for name in plan.targets:
+            outcome = outcomes[name]
+            print(
+                f"memory per idle watcher at {plan.idle:,} in one process: {name} "
+                f"{outcome.bytes_per_idle_watcher / 1024:,.1f} KiB | raw "
+                f"{raw.bytes_per_idle_watcher / 1024:,.1f} KiB | {name}/raw "
+                f"{outcome.bytes_per_idle_watcher / raw.bytes_per_idle_watcher:.2f}"
+            )
 
 
 def _compression(choice: str) -> str | None:
@@ -444,6 +563,11 @@ def main() -> None:
     parser.add_argument("--bookings", type=int, default=BOOKINGS)
     parser.add_argument("--client-processes", type=int, default=CLIENT_PROCESSES)
     parser.add_argument(
+        "--targets",
+        default=",".join(TARGETS),
+        help="which of the app's socket paths to measure beside raw: tier, asgi",
+    )
+    parser.add_argument(
         "--compression",
         choices=COMPRESSION_CHOICES,
         default="deflate",
@@ -462,9 +586,9 @@ def main() -> None:
             bookings=args.bookings,
             processes=args.client_processes,
             compression=args.compression,
+            targets=tuple(name for name in args.targets.split(",") if name),
         )
-        app, raw_outcome = asyncio.run(run(plan))
-        report(app, raw_outcome, plan)
+        report(asyncio.run(run(plan)), plan)
 
 
 if __name__ == "__main__":

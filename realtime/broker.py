@@ -27,7 +27,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -48,6 +48,7 @@ FIRST_BACKOFF = 0.1
 MAX_BACKOFF = 5.0
 # Closing a dead connection must not hang either.
 CLOSE_TIMEOUT = 2.0
+STOP_RETRY = 0.5
 
 
 class LostConnection(Exception):
@@ -65,15 +66,31 @@ class Resync:
 class Frames:
     """What the sockets of a topic send for one message: (key, text) pairs, where a socket may
     skip pairs whose key it does not watch (a slot's date outside its range); key None is for
-    every socket."""
+    every socket.
+
+    `parts`, when given, are the items' payloads (one per item, in order) for a receiver that
+    sends several items as one frame (realtime.tier's `slots` frames). `published_at` is the
+    publisher's wall-clock time, when the message carried it (fan-out latency)."""
 
     items: tuple[tuple[Any, str], ...]
+    parts: tuple[str, ...] = ()
+    published_at: float | None = None
     received_at: float = field(default_factory=time.monotonic, compare=False)  # fan-out latency
 
 
 Delivery = Frames | Resync
 # Turns one Redis message of a topic kind into what that topic's sockets send.
 Handler = Callable[[Topic, bytes], Awaitable[Delivery | None]]
+
+
+class Receiver(Protocol):
+    """What the broker hands a topic's deliveries to: one socket's Subscription, or a group
+    that sends to many sockets at once (realtime.tier.fanout)."""
+
+    @property
+    def topic(self) -> Topic: ...
+
+    def deliver(self, item: Delivery) -> None: ...
 
 
 class SubscriberOverflow(Exception):
@@ -138,7 +155,7 @@ class Broker:
         self._queue_limit = queue_limit
         self._ping_interval = ping_interval
         self._pong_timeout = pong_timeout
-        self._subscriptions: dict[Topic, set[Subscription]] = {}
+        self._subscriptions: dict[Topic, set[Receiver]] = {}
         self._task: asyncio.Task[None] | None = None
         # Whether Redis is a cluster node (sharded pub/sub), once known; its subscriber then.
         self._cluster: bool | None = None
@@ -150,19 +167,23 @@ class Broker:
 
     def subscribe(self, topic: Topic) -> Subscription:
         subscription = Subscription(self, topic, self._queue_limit)
-        if topic not in self._subscriptions:
-            self._first_subscriber(topic)
-        self._subscriptions.setdefault(topic, set()).add(subscription)
+        self.attach(subscription)
         return subscription
 
-    def unsubscribe(self, subscription: Subscription) -> None:
-        subscribers = self._subscriptions.get(subscription.topic)
+    def attach(self, receiver: Receiver) -> None:
+        """Hand `receiver` every delivery of its topic from now on (until unsubscribed)."""
+        if receiver.topic not in self._subscriptions:
+            self._first_subscriber(receiver.topic)
+        self._subscriptions.setdefault(receiver.topic, set()).add(receiver)
+
+    def unsubscribe(self, receiver: Receiver) -> None:
+        subscribers = self._subscriptions.get(receiver.topic)
         if subscribers is None:
             return
-        subscribers.discard(subscription)
+        subscribers.discard(receiver)
         if not subscribers:
-            del self._subscriptions[subscription.topic]
-            self._last_subscriber_left(subscription.topic)
+            del self._subscriptions[receiver.topic]
+            self._last_subscriber_left(receiver.topic)
 
     def subscriber_count(self, topic: Topic | None = None) -> int:
         if topic is not None:
@@ -188,7 +209,11 @@ class Broker:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
+            # A read timing out just as the cancel lands can swallow it (redis-py's timeouts
+            # turn it into "no message"): cancel again until the task has ended.
+            while not self._task.done():
+                self._task.cancel()
+                await asyncio.wait((self._task,), timeout=STOP_RETRY)
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None

@@ -100,23 +100,27 @@ class SlotsMessage:
     `slots` are the changed slots as the API shows them (times in the provider's `timezone`),
     each with `removed` true when the row no longer offers that time (deleted, or its booking
     was cancelled). `reset` means "too much
-    changed to list: re-read everything" and comes with no slots.
+    changed to list: re-read everything" and comes with no slots. `published_at` is the
+    publisher's wall clock (seconds since the epoch) right after its commit, for the fan-out
+    latency metric; older publishers leave it out.
     """
 
     service_id: str
     timezone: str
     slots: list[dict[str, Any]]
     reset: bool = False
+    published_at: float | None = None
 
     def encode(self) -> bytes:
-        return orjson.dumps(
-            {
-                "service_id": self.service_id,
-                "timezone": self.timezone,
-                "slots": self.slots,
-                "reset": self.reset,
-            }
-        )
+        body: dict[str, Any] = {
+            "service_id": self.service_id,
+            "timezone": self.timezone,
+            "slots": self.slots,
+            "reset": self.reset,
+        }
+        if self.published_at is not None:
+            body["published_at"] = self.published_at
+        return orjson.dumps(body)
 
     @classmethod
     def decode(cls, data: bytes) -> SlotsMessage:
@@ -126,4 +130,9 @@ class SlotsMessage:
             timezone=str(body.get("timezone") or "UTC"),
             slots=list(body.get("slots") or []),
             reset=bool(body.get("reset")),
+            published_at=_seconds(body.get("published_at")),
         )
+
+
+def _seconds(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) else None

@@ -23,7 +23,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from realtime.broker import Delivery, Frames
+from realtime.broker import Delivery
 from realtime.channels import Topic, slots_topic
 from server.models import slots
 
@@ -145,7 +145,7 @@ class NoticeEdges:
             crossed = await slots.select_slots_crossing_notice(conn, edge.service_id, since, now)
         if not crossed:
             return
-        from realtime.slot_feed import slot_frame  # the feed imports this module
+        from realtime.slot_feed import slot_frames  # the feed imports this module
 
-        items = tuple((slot.slot_date, slot_frame(slot.to_json(edge.zone))) for slot in crossed)
-        edge.deliver(slots_topic(edge.service_id), Frames(items))
+        changes = [(slot.slot_date, slot.to_json(edge.zone), False) for slot in crossed]
+        edge.deliver(slots_topic(edge.service_id), slot_frames(changes))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from collections.abc import Sequence
 from datetime import date
@@ -60,7 +61,7 @@ def slot_changes_message(
     else:
         listed = [{**slot.to_json(zone), "removed": True} for slot in removed]
         listed += [{**slot.to_json(zone), "removed": False} for slot in changed]
-        message = SlotsMessage(str(service_id), zone.key, listed)
+        message = SlotsMessage(str(service_id), zone.key, listed, published_at=time.time())
     return slots_channel(service_id), message.encode()
 
 

@@ -37,6 +37,19 @@ def slot_frame(slot: dict[str, Any], *, removed: bool = False) -> str:
     return orjson.dumps(body).decode()
 
 
+def slot_frames(
+    changes: list[tuple[date, dict[str, Any], bool]], *, published_at: float | None = None
+) -> Frames:
+    """(day, slot, removed) changes as a `slot` frame each, and as the payloads a `slots` frame
+    lists (the slot, with `"removed": true` inside when it went)."""
+    items = tuple((day, slot_frame(slot, removed=removed)) for day, slot, removed in changes)
+    parts = tuple(
+        orjson.dumps({**slot, "removed": True} if removed else slot).decode()
+        for _, slot, removed in changes
+    )
+    return Frames(items, parts, published_at)
+
+
 @dataclass
 class _Flight:
     """One snapshot read in progress, shared by the sockets that may use it."""
@@ -53,6 +66,8 @@ class SlotFeed:
         self._acquire_timeout = acquire_timeout
         self._removed: OrderedDict[str, None] = OrderedDict()
         self._flights: dict[tuple[str, date, date], _Flight] = {}
+        # Reads that start when the flight of their range lands (see snapshot).
+        self._followers: dict[tuple[str, date, date], asyncio.Task[str]] = {}
         # Timers that tell watchers when a free slot crosses its service's minimum notice.
         self.edges = NoticeEdges(pool, acquire_timeout=acquire_timeout)
 
@@ -73,17 +88,17 @@ class SlotFeed:
         # A removal names a row at a time: a booking that moved to another time is still live
         # there, but gone from this one.
         live_rows = {(str(slot.id), slot.starts_at) for slot in live}
-        items: list[tuple[Any, str]] = []
+        changes: list[tuple[date, dict[str, Any], bool]] = []
         for slot in removed:
             at = (slot["id"], datetime.fromisoformat(slot["start_time"]))
             if at in live_rows or not self._first_removal(f"{slot['id']}@{slot['start_time']}"):
                 continue
             public = {key: value for key, value in slot.items() if key != "removed"}
-            items.append((date.fromisoformat(slot["slot_date"]), slot_frame(public, removed=True)))
+            changes.append((date.fromisoformat(slot["slot_date"]), public, True))
         zone = ZoneInfo(message.timezone)
         for row in live:
-            items.append((row.slot_date, slot_frame(row.to_json(zone))))
-        return Frames(tuple(items)) if items else None
+            changes.append((row.slot_date, row.to_json(zone), False))
+        return slot_frames(changes, published_at=message.published_at) if changes else None
 
     def _first_removal(self, row: str) -> bool:
         if row in self._removed:
@@ -100,16 +115,49 @@ class SlotFeed:
 
         Sockets asking for the same range at once share one read, but only a read that started
         after the asker subscribed: an older read might miss a change it was not told about.
+        An asker that finds a read already under way, started too early for it, shares the one
+        read that starts when that one lands: a crowd connecting at once costs two reads per
+        range, not one per socket.
         """
         key = (str(service_id), first, last)
         flight = self._flights.get(key)
-        if flight is None or flight.started_at < not_before:
-            task = asyncio.create_task(self._read_snapshot(service_id, zone, first, last))
-            flight = _Flight(started_at=time.monotonic(), task=task)
-            self._flights[key] = flight
-            task.add_done_callback(lambda _: self._land(key, flight))
+        if flight is not None and flight.started_at >= not_before:
+            task = flight.task
+        elif flight is None or flight.task.done():
+            task = self._take_off(key, service_id, zone, first, last).task
+        else:
+            follower = self._followers.get(key)
+            if follower is None:
+                follower = asyncio.create_task(
+                    self._follow(key, flight, service_id, zone, first, last)
+                )
+                self._followers[key] = follower
+            task = follower
         # Shielded: one socket going away must not cancel the read the others wait for.
-        return await asyncio.shield(flight.task)
+        return await asyncio.shield(task)
+
+    def _take_off(
+        self, key: tuple[str, date, date], service_id: UUID, zone: str, first: date, last: date
+    ) -> _Flight:
+        task = asyncio.create_task(self._read_snapshot(service_id, zone, first, last))
+        flight = _Flight(started_at=time.monotonic(), task=task)
+        self._flights[key] = flight
+        task.add_done_callback(lambda _: self._land(key, flight))
+        return flight
+
+    async def _follow(
+        self,
+        key: tuple[str, date, date],
+        ahead: _Flight,
+        service_id: UUID,
+        zone: str,
+        first: date,
+        last: date,
+    ) -> str:
+        await asyncio.wait((ahead.task,))
+        # From here on, askers need a read that starts after this one: it is no follower.
+        del self._followers[key]
+        return await self._take_off(key, service_id, zone, first, last).task
 
     def _land(self, key: tuple[str, date, date], flight: _Flight) -> None:
         if self._flights.get(key) is flight:

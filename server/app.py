@@ -11,6 +11,7 @@ from quart_schema import QuartSchema
 from realtime import sockets, waitlist_socket
 from realtime.compression import decline_permessage_deflate
 from realtime.sockets import start_realtime, stop_realtime
+from server.auth.session_cookie import COOKIE_DURATION, COOKIE_NAME
 from server.auth.session_user import SessionUser
 from server.edge.cors import install_cors
 from server.edge.errors import APIError, register_error_handlers
@@ -48,6 +49,7 @@ from server.routes import (
     pages,
     provider_webhooks,
     providers,
+    realtime_info,
     services,
     stats,
     waitlist,
@@ -59,6 +61,7 @@ from server.usecases.waitlist_offers import use_offer_settings
 BLUEPRINTS = (
     health,
     metrics,
+    realtime_info,
     auth,
     account_recovery,
     google,
@@ -108,8 +111,8 @@ def create_app(config: Config | None = None) -> Quart:
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         QUART_AUTH_COOKIE_SECURE=config.is_https,
         QUART_AUTH_COOKIE_SAMESITE="Lax",
-        QUART_AUTH_COOKIE_NAME="appointly_session",
-        QUART_AUTH_DURATION=30 * 24 * 60 * 60,
+        QUART_AUTH_COOKIE_NAME=COOKIE_NAME,
+        QUART_AUTH_DURATION=COOKIE_DURATION,
         QUART_SCHEMA_CONVERSION_PREFERENCE="pydantic",
         SEND_FILE_MAX_AGE_DEFAULT=3600,
         TEMPLATES_AUTO_RELOAD=config.app_env == "development",
@@ -186,4 +189,5 @@ async def _template_globals() -> dict[str, object]:
         "google_enabled": state.config.google_enabled,
         "app_env": state.config.app_env,
         "request_id": current_request_id(),  # quoted on error pages
+        "sockets_url": state.config.sockets_public_url or "",
     }

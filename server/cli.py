@@ -1,4 +1,4 @@
-"""The `appointly` command: migrate, serve, worker, run, seed-demo, run-job."""
+"""The `appointly` command: migrate, serve, worker, sockets, run, seed-demo, run-job."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 from typing import NoReturn
+from urllib.parse import urlsplit
 
 import asyncpg
 
@@ -78,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     _add_workers_arguments(serve)
     serve.set_defaults(handler=cmd_serve)
     commands.add_parser("worker", help="run the arq worker").set_defaults(handler=cmd_worker)
+    sockets = commands.add_parser("sockets", help="run the socket tier (live WebSockets)")
+    sockets.add_argument("--bind", help="HOST:PORT (default SOCKETS_BIND, else HTTP port + 1)")
+    sockets.set_defaults(handler=cmd_sockets)
     run = commands.add_parser("run", help="migrate, then web and worker in the foreground")
     run.add_argument("--bind", help="HOST:PORT (overrides hypercorn.toml)")
     run.add_argument(
@@ -115,7 +119,9 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     if workers > 1:
         from server.infra.web_processes import serve_in_processes
 
-        return serve_in_processes(config, _hypercorn_bind(args.bind), workers)
+        http_bind = _hypercorn_bind(args.bind)
+        config, tier_bind = _socket_tier_beside(config, http_bind)
+        return serve_in_processes(config, http_bind, workers, tier_bind)
     return asyncio.run(_serve(config, args.bind, start_worker=False, reuse_port=args.reuse_port))
 
 
@@ -221,6 +227,8 @@ async def _serve(
     if bind:
         hypercorn_config.bind = [bind]
     address = ", ".join(hypercorn_config.bind)
+    # (`serve --workers N` gives its processes SOCKETS_BIND=off: it runs the one tier itself.)
+    config, tier_bind = _socket_tier_beside(config, hypercorn_config.bind[0])
     if reuse_port:
         from server.infra.web_processes import reuse_port_socket
 
@@ -234,6 +242,7 @@ async def _serve(
     hypercorn_config.errorlog = logging.getLogger("hypercorn.error")
     hypercorn_config.accesslog = None
     stop = _stop_on_signals()
+    tier = await _start_socket_tier(config, tier_bind) if tier_bind else None
     worker = await _start_worker(config) if start_worker else None
     watcher = asyncio.create_task(_watch_worker(worker, stop)) if worker else None
     log.info("serving Appointly on %s (process %d)", address, os.getpid())
@@ -242,6 +251,8 @@ async def _serve(
         await serve(create_app(config), hypercorn_config, shutdown_trigger=stop.wait, mode="asgi")
     finally:
         stop.set()
+        if tier is not None:
+            await _stop_socket_tier(tier)
         if worker is not None and watcher is not None:
             crashed = await watcher
             await _stop_worker(worker)
@@ -310,6 +321,91 @@ async def _stop_worker(worker: asyncio.subprocess.Process) -> None:
         log.warning("the worker did not stop within %s s; killing it", WORKER_STOP_SECONDS)
         worker.kill()
         await worker.wait()
+
+
+# --- The socket tier beside the web server (realtime.tier) -------------------------------------
+
+SOCKET_TIER_STOP_SECONDS = 10
+
+
+def cmd_sockets(config: Config, args: argparse.Namespace) -> int:
+    from hypercorn.config import Config as HypercornConfig
+
+    config = resolve_services(config)
+    http_bind = HypercornConfig.from_toml(str(HYPERCORN_TOML)).bind[0]
+    bind = args.bind or _socket_tier_bind(http_bind) or _next_port(http_bind)
+    return asyncio.run(_serve_sockets(config, bind))
+
+
+async def _serve_sockets(config: Config, bind: str) -> int:
+    from realtime.tier.server import serve_until
+
+    host, _, port = bind.rpartition(":")
+    if not port.isdigit():
+        raise CommandError(f"--bind must be HOST:PORT, not {bind!r}")
+    await serve_until(config, host.strip("[]") or "127.0.0.1", int(port), _stop_on_signals())
+    return 0
+
+
+def _socket_tier_bind(http_bind: str) -> str | None:
+    """Where `run`/`serve` start the socket tier: SOCKETS_BIND, else the HTTP port + 1; None
+    with SOCKETS_BIND=off (Hypercorn then serves the sockets itself)."""
+    configured = os.environ.get("SOCKETS_BIND", "").strip()
+    if configured.lower() == "off":
+        return None
+    return configured or _next_port(http_bind)
+
+
+def _next_port(http_bind: str) -> str:
+    host, _, port = http_bind.rpartition(":")
+    if not port.isdigit() or host.startswith("unix"):
+        raise CommandError(f"cannot place the socket tier beside {http_bind!r}: set SOCKETS_BIND")
+    return f"{host}:{int(port) + 1}"
+
+
+def _socket_tier_beside(config: Config, http_bind: str) -> tuple[Config, str | None]:
+    """The tier's bind, and the config whose pages connect to it: on its own port unless
+    SOCKETS_PUBLIC_URL is set (set but empty: the page's origin, for a load balancer that
+    routes /ws/ to the tier)."""
+    tier_bind = _socket_tier_bind(http_bind)
+    if tier_bind is None or "SOCKETS_PUBLIC_URL" in os.environ:
+        return config, tier_bind
+    base = urlsplit(config.base_url)
+    scheme = "wss" if base.scheme == "https" else "ws"
+    port = tier_bind.rpartition(":")[2]
+    host = base.hostname or "127.0.0.1"
+    host = f"[{host}]" if ":" in host else host
+    return config.with_changes(sockets_public_url=f"{scheme}://{host}:{port}"), tier_bind
+
+
+async def _start_socket_tier(config: Config, bind: str) -> asyncio.subprocess.Process:
+    # The parent's SECRET_KEY (random per start in development) and resolved URLs, so the
+    # tier reads the same session cookies and the same databases.
+    env = {**os.environ, **config.shared_environment()}
+    log.info("starting the socket tier on %s", bind)
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "server",
+        "sockets",
+        "--bind",
+        bind,
+        env=env,
+        process_group=0,
+        preexec_fn=_die_with_parent,
+    )
+
+
+async def _stop_socket_tier(tier: asyncio.subprocess.Process) -> None:
+    if tier.returncode is not None:
+        log.error("the socket tier had stopped (exit code %s)", tier.returncode)
+        return
+    tier.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(tier.wait(), SOCKET_TIER_STOP_SECONDS)
+    except TimeoutError:
+        tier.kill()
+        await tier.wait()
 
 
 def cmd_seed_demo(config: Config, args: argparse.Namespace) -> int:

@@ -187,6 +187,9 @@ a{color:#4f46e5}
       this.zone = this.service.provider.timezone;
       this.first = zoneToday(this.zone);
       this.last = addDays(this.first, DAYS - 1);
+      // The socket tier's origin when Appointly serves sockets apart (null: the API's own).
+      const realtime = await this.request("/api/realtime");
+      this.sockets = (realtime.ok && realtime.data.sockets_url) || this.api.replace(/^http/, "ws"); // https → wss
       this.build();
       this.connect();
       window.addEventListener("online", () => this.socket || this.connect());
@@ -282,8 +285,7 @@ a{color:#4f46e5}
 
     connect() {
       clearTimeout(this.retry);
-      const base = this.api.replace(/^http/, "ws"); // https → wss
-      const socket = new WebSocket(`${base}/ws/services/${encodeURIComponent(this.id)}/slots?from=${this.first}&to=${this.last}`);
+      const socket = new WebSocket(`${this.sockets}/ws/services/${encodeURIComponent(this.id)}/slots?from=${this.first}&to=${this.last}`);
       this.socket = socket;
       socket.onmessage = (event) => {
         let frame;
@@ -308,6 +310,12 @@ a{color:#4f46e5}
       };
     }
 
+    applySlot(slot, removed) {
+      const known = this.slots.get(slot.start_time);
+      if (!removed) this.slots.set(slot.start_time, slot);
+      else if (!known || known.id === slot.id) this.slots.delete(slot.start_time);
+    }
+
     setLive(live) {
       const text = live ? "Live availability" : "Reconnecting…";
       if (this.status.textContent === text) return;
@@ -320,10 +328,9 @@ a{color:#4f46e5}
       if (frame.type === "snapshot") {
         this.slots = new Map(frame.slots.map((slot) => [slot.start_time, slot]));
       } else if (frame.type === "slot") {
-        const slot = frame.slot;
-        const known = this.slots.get(slot.start_time);
-        if (!frame.removed) this.slots.set(slot.start_time, slot);
-        else if (!known || known.id === slot.id) this.slots.delete(slot.start_time);
+        this.applySlot(frame.slot, frame.removed);
+      } else if (frame.type === "slots") {
+        for (const { removed, ...slot } of frame.slots) this.applySlot(slot, removed);
       } else {
         return;
       }

@@ -134,6 +134,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ),
     ("GET", "/static/<path:filename>"): Access(200, 200, 200, 200, 200, 200),
     ("GET", "/healthz"): Access(200, 200, 200, 200, 200, 200),
+    ("GET", "/api/realtime"): Access(200, 200, 200, 200, 200, 200),
     ("GET", "/openapi.json"): Access(200, 200, 200, 200, 200, 200),
     ("GET", "/docs"): Access(200, 200, 200, 200, 200, 200),
     # Not for sessions: only METRICS_TOKEN opens it, and this app has none (tests/test_metrics.py).

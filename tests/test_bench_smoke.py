@@ -54,13 +54,14 @@ async def test_slot_listing_and_search_benchmark_runs_the_whole_mix(
     assert all(len(result.app) == len(result.raw) == 2 for result in found.values())
 
 
-async def test_fanout_benchmark_reaches_every_watcher_of_app_and_raw_server(
+async def test_fanout_benchmark_reaches_every_watcher_of_the_tier_the_asgi_path_and_raw_server(
     database_url: str, redis_url: str, bench_server: ServerProcess
 ) -> None:
     plan = fanout.Plan(sizes=(20,), idle=0, bookings=2, processes=1)
-    app, raw = await fanout.measure(database_url, bench_server, redis_url, plan)
-    assert [len(stage.latencies) for stage in app.stages] == [2]
-    assert [len(stage.latencies) for stage in raw.stages] == [2]
+    outcomes = await fanout.measure(database_url, bench_server, redis_url, plan)
+    assert set(outcomes) == {"raw", "tier", "asgi"}
+    for outcome in outcomes.values():
+        assert [len(stage.latencies) for stage in outcome.stages] == [2]
 
 
 async def test_soak_runs_mixed_traffic_on_two_servers_and_a_worker_and_audits_it(

@@ -180,7 +180,7 @@ async def test_serve_serves_the_web_app_alone_and_stops_on_ctrl_c(
         await running.wait_until_serving()
         async with httpx.AsyncClient(base_url=running.url) as http:
             assert (await http.get("/login")).status_code == 200
-        assert running.children() == []  # no worker
+        assert running.children("worker") == []  # no worker; the socket tier only
         status = await running.interrupt()
     finally:
         await running.kill()

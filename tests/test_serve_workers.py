@@ -56,10 +56,10 @@ def established_connections(pid: int, port: int) -> int:
 
 async def wait_for_children(running: Running, count: int) -> list[int]:
     async with asyncio.timeout(30):
-        while len(running.children()) < count:
+        while len(running.children("serve")) < count:
             assert running.process.returncode is None, running.log()
             await asyncio.sleep(0.05)
-    return running.children()
+    return running.children("serve")
 
 
 async def test_serve_with_two_workers_answers_from_both_processes_with_one_session(
@@ -73,6 +73,11 @@ async def test_serve_with_two_workers_answers_from_both_processes_with_one_sessi
         await running.wait_until_serving()
         children = await wait_for_children(running, 2)
         assert len(children) == 2
+        # The parent runs one socket tier for both (each web process starting its own would
+        # fight over one port).
+        async with asyncio.timeout(30):
+            while len(running.children("sockets")) != 1:
+                await asyncio.sleep(0.05)
         async with running.client() as signing_up:
             await make_provider(signing_up)
             me = (await signing_up.get("/api/me")).json()["user"]

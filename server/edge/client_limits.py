@@ -17,6 +17,7 @@ from ipaddress import ip_address, ip_network
 from typing import Any, TypeVar, cast
 
 from quart import Response, has_websocket_context, request, websocket
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from server.auth.rate_limit import RequestQuota
@@ -82,11 +83,18 @@ def _client_address() -> str | None:
 async def spend(limit: ClientLimit) -> None:
     """Count this request against its client's quota: 429 `rate_limited` (with Retry-After)
     once it is spent. Does nothing when the limit is off or Redis cannot be reached."""
-    rate = limit.setting(config())
+    await spend_for_client(limit, config(), redis(), _client_address())
+
+
+async def spend_for_client(
+    limit: ClientLimit, settings: Config, counters: Redis, address: str | None
+) -> None:
+    """`spend` for a server that is not Quart (the socket tier): the client's address given."""
+    rate = limit.setting(settings)
     if rate is None:
         return
-    key = f"appointly:client-limit:{limit.name}:{client_key(_client_address())}"
-    quota = RequestQuota(redis(), ((key, rate.count),), rate.seconds, message=limit.message)
+    key = f"appointly:client-limit:{limit.name}:{client_key(address)}"
+    quota = RequestQuota(counters, ((key, rate.count),), rate.seconds, message=limit.message)
     try:
         await quota.spend()
     except (RedisError, OSError) as error:  # TimeoutError is an OSError

@@ -25,6 +25,8 @@ WIDGET_SCRIPT_PATH = "/static/widget.js"
 # Route rule (variables written <id>) → the methods a foreign page may use on it.
 CROSS_ORIGIN_ROUTES: dict[str, frozenset[str]] = {
     "/api/services": frozenset({"GET"}),
+    # Where the widget opens its live socket.
+    "/api/realtime": frozenset({"GET"}),
     "/api/services/<id>": frozenset({"GET"}),
     "/api/services/<id>/slots": frozenset({"GET"}),
     "/api/bookings": frozenset({"POST"}),

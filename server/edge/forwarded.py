@@ -50,6 +50,15 @@ class TrustedProxyHeaders:
             else:
                 scope["scheme"] = "https" if secure else "http"
 
+    def client_address(self, peer: str, forwarded_for: Iterable[str]) -> str:
+        """The client of a connection from `peer` whose X-Forwarded-For headers are
+        `forwarded_for` (raw values), for servers that are not ASGI (the socket tier)."""
+        if not self.trusted or not self._is_trusted(_parse(peer)):
+            return peer
+        hops = [part.strip() for value in forwarded_for for part in value.split(",")]
+        client = self._forwarded_client([hop for hop in hops if hop])
+        return peer if client is None else str(client)
+
     def _forwarded_client(self, hops: list[str]) -> Address | None:
         """The rightmost address that is not a trusted proxy; the leftmost if all are.
         None (keep the peer) if the header is missing or a hop is not an address."""

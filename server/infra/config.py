@@ -98,6 +98,9 @@ class Config:
     log_format: str = "text"
     # `--metrics-bind HOST:PORT`: an address answering only /metrics, token-free.
     metrics_bind: str | None = None
+    # Where browsers open live sockets (the socket tier, realtime.tier): None for this origin
+    # (a load balancer routes /ws/ to the tier, or Hypercorn serves them itself).
+    sockets_public_url: str | None = None
 
     @property
     def base_origin(self) -> str:
@@ -130,6 +133,20 @@ class Config:
     @property
     def smtp_enabled(self) -> bool:
         return bool(self.smtp_host)
+
+    def shared_environment(self) -> dict[str, str]:
+        """What a child process (`appointly run`/`serve` start the worker and the socket tier)
+        must be given to agree with this one: the same databases, links and, above all, the
+        same SECRET_KEY — random per start in development, so generated once by the parent."""
+        env = {
+            "SECRET_KEY": self.secret_key,
+            "BASE_URL": self.base_url,
+            "DATABASE_URL": self.database_url or "",
+            "REDIS_URL": self.redis_url or "",
+        }
+        if self.sockets_public_url is not None:
+            env["SOCKETS_PUBLIC_URL"] = self.sockets_public_url
+        return env
 
     def with_changes(self, **changes: object) -> Config:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -185,6 +202,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         admin_emails=_emails(env, "APPOINTLY_ADMIN_EMAILS"),
         metrics_token=(env.get("METRICS_TOKEN") or "").strip() or None,
         log_format=_log_format(env),
+        sockets_public_url=_socket_url(env, "SOCKETS_PUBLIC_URL"),
     )
     if config.stripe_enabled and not config.stripe_webhook_secrets:
         raise ConfigError(
@@ -269,6 +287,19 @@ def _url(env: Mapping[str, str], name: str, default: str) -> str:
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"{name} must be an http(s) URL, not {raw!r}")
+    return raw
+
+
+def _socket_url(env: Mapping[str, str], name: str) -> str | None:
+    """A ws:// or wss:// origin (no path); empty or unset means the page's own origin."""
+    raw = (env.get(name) or "").strip().rstrip("/")
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("ws", "wss") or not parts.netloc or parts.path:
+        raise ConfigError(
+            f"{name} must be a ws:// or wss:// origin such as wss://host:8001, not {raw!r}"
+        )
     return raw
 
 

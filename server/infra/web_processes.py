@@ -31,18 +31,6 @@ STOP_SECONDS = 15
 SHARED_VARIABLES = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "BASE_URL")
 
 
-def shared_environment(config: Config) -> dict[str, str]:
-    """The environment of every web process: resolved URLs, one secret key, one origin."""
-    assert config.database_url and config.redis_url
-    return {
-        **os.environ,
-        "DATABASE_URL": config.database_url,
-        "REDIS_URL": config.redis_url,
-        "SECRET_KEY": config.secret_key,
-        "BASE_URL": config.base_url,
-    }
-
-
 def reuse_port_socket(bind: str) -> socket.socket:
     """A listening TCP socket on `bind` (HOST:PORT) that other processes may bind too
     (SO_REUSEPORT), for Hypercorn to serve through `fd://`."""
@@ -59,18 +47,29 @@ def reuse_port_socket(bind: str) -> socket.socket:
     return sock
 
 
-def serve_in_processes(config: Config, bind: str, workers: int) -> int:
-    """Run `workers` web processes on `bind` until Ctrl-C or SIGTERM; the exit status."""
-    return asyncio.run(_supervise(config, bind, workers))
+def serve_in_processes(
+    config: Config, bind: str, workers: int, tier_bind: str | None = None
+) -> int:
+    """Run `workers` web processes on `bind` (and the socket tier on `tier_bind`, once, as
+    one more child) until Ctrl-C or SIGTERM; the exit status."""
+    return asyncio.run(_supervise(config, bind, workers, tier_bind))
 
 
-async def _supervise(config: Config, bind: str, workers: int) -> int:
+async def _supervise(config: Config, bind: str, workers: int, tier_bind: str | None) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    env = shared_environment(config)
-    children = [await _start_web_process(bind, env) for _ in range(workers)]
+    # Resolved URLs, one secret key and origin; the web processes leave the sockets to the
+    # one tier started here (their pages point at it through SOCKETS_PUBLIC_URL).
+    env = {**os.environ, **config.shared_environment()}
+    web_env = env if tier_bind is None else {**env, "SOCKETS_BIND": "off"}
+    children = [
+        await _start_child(["serve", "--bind", bind, "--reuse-port"], web_env)
+        for _ in range(workers)
+    ]
+    if tier_bind is not None:
+        children.append(await _start_child(["sockets", "--bind", tier_bind], env))
     log.info(
         "serving Appointly on %s from %d processes (%s)",
         bind,
@@ -93,17 +92,14 @@ async def _supervise(config: Config, bind: str, workers: int) -> int:
     return 0
 
 
-async def _start_web_process(bind: str, env: dict[str, str]) -> asyncio.subprocess.Process:
+async def _start_child(args: list[str], env: dict[str, str]) -> asyncio.subprocess.Process:
     # Their own process group: Ctrl-C reaches only the parent, which stops them in order. If
     # the parent dies without that, the kernel sends them SIGTERM (PR_SET_PDEATHSIG).
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "server",
-        "serve",
-        "--bind",
-        bind,
-        "--reuse-port",
+        *args,
         env=env,
         process_group=0,
         preexec_fn=_die_with_parent,

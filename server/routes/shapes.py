@@ -162,6 +162,12 @@ class WebhookReceived(BaseModel):
     received: Literal[True]
 
 
+class RealtimeInfo(BaseModel):
+    sockets_url: str | None = Field(
+        description="The socket tier's origin; null when this origin serves /ws/… itself."
+    )
+
+
 class Health(BaseModel):
     ok: bool
     failing: list[Literal["database", "redis"]] = Field(

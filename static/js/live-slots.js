@@ -1,13 +1,25 @@
 // A live view of one service's slots over /ws/services/{id}/slots, kept across reconnects.
 //
-// The server sends a snapshot first, then one frame per changed slot. A new snapshot (after a
-// reconnect, or when the server lost track) replaces the whole view. Slots are keyed by
+// The server sends a snapshot first, then a frame per change: `slot` for one slot, `slots` for
+// several that changed within one short tick. A new snapshot (after a reconnect, or when the
+// server lost track) replaces the whole view. Slots are keyed by
 // start_time because a freed time can come back as a new row with a new id.
 // Self-contained on purpose: other pages may copy it without pulling in the rest of the site.
 
 const PERMANENT_CLOSE_CODES = new Set([4400, 4403, 4404]);
 const FIRST_RETRY_MS = 500;
 const MAX_RETRY_MS = 15_000;
+
+/**
+ * Where live sockets are opened: the socket tier's origin when the page names one (the
+ * `appointly-sockets` meta tag, from SOCKETS_PUBLIC_URL), else the page's own.
+ */
+export function socketOrigin() {
+  const meta = document.querySelector('meta[name="appointly-sockets"]');
+  if (meta && meta.content) return meta.content.replace(/\/+$/, "");
+  const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${window.location.host}`;
+}
 
 export class LiveSlots {
   /**
@@ -42,9 +54,8 @@ export class LiveSlots {
   }
 
   url() {
-    const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
     const query = new URLSearchParams(this.range);
-    return `${scheme}//${window.location.host}/ws/services/${encodeURIComponent(this.serviceId)}/slots?${query}`;
+    return `${socketOrigin()}/ws/services/${encodeURIComponent(this.serviceId)}/slots?${query}`;
   }
 
   connect() {
@@ -74,6 +85,8 @@ export class LiveSlots {
       this.onStatus("live");
     } else if (frame.type === "slot" && frame.slot) {
       this.applySlot(frame.slot, Boolean(frame.removed));
+    } else if (frame.type === "slots" && Array.isArray(frame.slots)) {
+      for (const { removed, ...slot } of frame.slots) this.applySlot(slot, Boolean(removed));
     } else {
       return;
     }

@@ -4,6 +4,8 @@
 // page re-reads its lists instead of trusting them. The server sends {"type":"resync"} for the
 // same reason when it lost Redis for a while.
 
+import { socketOrigin } from "./live-slots.js";
+
 const FIRST_DELAY_MS = 500;
 const MAX_DELAY_MS = 15_000;
 // The server's "don't come back" answers: signed out (4401) or not a provider (4403).
@@ -37,8 +39,7 @@ export class ProviderFeed {
 
   connect() {
     clearTimeout(this.timer);
-    const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(`${scheme}://${window.location.host}/ws/provider`);
+    const socket = new WebSocket(`${socketOrigin()}/ws/provider`);
     this.socket = socket;
     this.handlers.onState(this.failures ? "reconnecting" : "connecting");
     socket.addEventListener("open", () => {

@@ -1,6 +1,7 @@
 // /waitlist/{id}?key=: the customer's place in line, live over /ws/waitlist/{id}; when a time
 // is held for them, its time, a countdown and "Book it"; leaving in one click.
 import { getJSON, sendJSON } from "./api.js";
+import { socketOrigin } from "./live-slots.js";
 import { formatTime } from "./formatting.js";
 
 const card = document.querySelector("[data-waitlist]");
@@ -115,8 +116,7 @@ async function leave(event) {
 }
 
 function socketURL() {
-  const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${window.location.host}${withKey(`/ws/waitlist/${encodeURIComponent(entryId)}`)}`;
+  return `${socketOrigin()}${withKey(`/ws/waitlist/${encodeURIComponent(entryId)}`)}`;
 }
 
 function connect() {

@@ -82,10 +82,12 @@ class Running:
                     pass
                 await asyncio.sleep(0.1)
 
-    def children(self) -> list[int]:
+    def children(self, command: str | None = None) -> list[int]:
+        """The process's children; with `command`, those running `appointly COMMAND`."""
         pid = self.process.pid
         path = Path(f"/proc/{pid}/task/{pid}/children")
-        return [int(child) for child in path.read_text().split()] if path.exists() else []
+        found = [int(child) for child in path.read_text().split()] if path.exists() else []
+        return found if command is None else [child for child in found if command in _argv(child)]
 
     async def interrupt(self, timeout: float = 30) -> int:
         """Ctrl-C, as a terminal sends it, and the exit status."""
@@ -130,12 +132,24 @@ def _is_zombie(pid: int) -> bool:
         return True
 
 
-async def wait_for_worker_child(running: Running, timeout: float = 30) -> int:
+def _argv(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    except FileNotFoundError:
+        return []
+
+
+async def wait_for_child(running: Running, command: str, timeout: float = 30) -> int:
+    """The pid of the child running `appointly COMMAND` (worker, sockets), once it runs."""
     async with asyncio.timeout(timeout):
-        while not running.children():
+        while not running.children(command):
             assert running.process.returncode is None, running.log()
             await asyncio.sleep(0.05)
-    return running.children()[0]
+    return running.children(command)[0]
+
+
+async def wait_for_worker_child(running: Running, timeout: float = 30) -> int:
+    return await wait_for_child(running, "worker", timeout)
 
 
 async def wait_for_worker_heartbeat(redis_url: str, timeout: float = 30) -> None:

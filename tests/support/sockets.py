@@ -44,12 +44,18 @@ class Watcher:
         if frame["type"] == "snapshot":
             self.view = {slot["start_time"]: slot for slot in frame["slots"]}
         elif frame["type"] == "slot":
-            slot = frame["slot"]
-            if frame.get("removed"):
-                if self.view.get(slot["start_time"], {}).get("id") == slot["id"]:
-                    del self.view[slot["start_time"]]
-            else:
-                self.view[slot["start_time"]] = slot
+            self._apply_slot(frame["slot"], bool(frame.get("removed")))
+        elif frame["type"] == "slots":
+            for slot in frame["slots"]:
+                public = {key: value for key, value in slot.items() if key != "removed"}
+                self._apply_slot(public, bool(slot.get("removed")))
+
+    def _apply_slot(self, slot: Frame, removed: bool) -> None:
+        if removed:
+            if self.view.get(slot["start_time"], {}).get("id") == slot["id"]:
+                del self.view[slot["start_time"]]
+        else:
+            self.view[slot["start_time"]] = slot
 
     async def receive_until(self, done: Callable[[Frame], bool], timeout: float = 5) -> Frame:
         """Frames until one satisfies `done` (applying each to the view); that frame."""
