@@ -75,11 +75,21 @@ async def scale_out(
         FORWARDED_ALLOW_IPS="127.0.0.1",
         BOOKING_RATE_LIMIT=f"{BOOKING_LIMIT}/60",
         WEBSOCKET_RATE_LIMIT="0",
+        # Small pools: nine processes share PostgreSQL's connections with the rest of the suite.
+        DB_POOL_SIZE="4",
     )
     async with AsyncExitStack() as stack:
         web: list[Running] = []
+        tiers: list[str] = []
         for n in range(1, WEB_PROCESSES + 1):
-            server = await start_appointly("serve", env=env, output=tmp_path / f"serve-{n}.log")
+            # Each serve starts its socket tier on a port of its own; the balancer routes /ws/
+            # there, and pages connect through the balancer (SOCKETS_PUBLIC_URL empty).
+            tier = f"127.0.0.1:{free_port()}"
+            tiers.append(tier)
+            server_env = {**env, "SOCKETS_BIND": tier, "SOCKETS_PUBLIC_URL": ""}
+            server = await start_appointly(
+                "serve", env=server_env, output=tmp_path / f"serve-{n}.log"
+            )
             stack.push_async_callback(server.kill)
             web.append(server)
         workers = []
@@ -88,13 +98,28 @@ async def scale_out(
             stack.push_async_callback(_stop, worker)
             workers.append(worker)
         await asyncio.gather(*(server.wait_until_serving() for server in web))
+        await asyncio.gather(*(_wait_until_answering(f"http://{tier}/healthz") for tier in tiers))
         await wait_for_worker_heartbeat(redis_url)
         addresses = [server.url.removeprefix("http://") for server in web]
-        balancer = await stack.enter_async_context(haproxy(tmp_path, addresses, port=balancer_port))
+        balancer = await stack.enter_async_context(
+            haproxy(tmp_path, addresses, sockets=tiers, port=balancer_port)
+        )
         await balancer.wait_until_every_web_process_answers(
             [f"web{n}" for n in range(1, WEB_PROCESSES + 1)]
         )
         yield ScaleOut(balancer, web, workers)
+
+
+async def _wait_until_answering(url: str, timeout: float = 30) -> None:
+    """Until `url` answers 200 (a socket tier is up a moment after its web process)."""
+    async with asyncio.timeout(timeout), httpx.AsyncClient() as http:
+        while True:
+            try:
+                if (await http.get(url)).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
 
 
 async def _start_worker(env: dict[str, str], output: Path) -> asyncio.subprocess.Process:

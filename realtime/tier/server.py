@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable
+from http import HTTPStatus
 from typing import Any
 
 from redis.asyncio import Redis
@@ -47,6 +48,9 @@ from server.infra.db import DATABASE_OUTAGES
 from server.infra.metrics import WEBSOCKET_CONNECTIONS, WEBSOCKET_FRAMES_SENT
 from server.infra.redis_clients import open_redis, open_subscriber_redis
 from server.models.providers import select_provider_by_user
+
+# What a load balancer asks to tell whether the tier is up (answered without a handshake).
+HEALTH_PATH = "/healthz"
 
 log = logging.getLogger(__name__)
 # `websockets` logs every connection's opening and closing at INFO: with 10,000 watchers that
@@ -147,6 +151,9 @@ class SocketTier:
             await self.redis.aclose()
 
     async def _refuse(self, socket: ServerConnection, request: Request) -> Response | None:
+        if request.path == HEALTH_PATH:
+            # A load balancer's check (HAProxy `option httpchk`): this process is listening.
+            return socket.respond(HTTPStatus.OK, '{"ok": true}\n')
         assert self.gate is not None
         return await self.gate.refusal(_peer(socket), request)
 

@@ -107,7 +107,9 @@ def _backend(
         f"backend {name}",
         # Sockets: the process with the fewest open ones takes the next (they live for hours).
         f"    balance {'leastconn' if name == 'sockets' else 'roundrobin'}",
-        f"    option httpchk GET {health_path}",
+        # HTTP/1.1 with a Host: the socket tier (the websockets library) refuses HTTP/1.0.
+        "    option httpchk",
+        f"    http-check send meth GET uri {health_path} ver HTTP/1.1 hdr Host appointly",
         "    http-check expect status 200",
     ]
     if balancer.name_backends:
