@@ -132,11 +132,20 @@ class ServerProcess:
         children."""
         pid = self.process.pid
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        return [int(child) for child in children] or [pid]
+        # Only the `serve` children: the socket tier is a child too, but answers no request.
+        web = [int(child) for child in children if "serve" in _argv(int(child))]
+        return web or [pid]
 
     def cpu_by_process(self) -> dict[int, float]:
         """CPU seconds used so far by each process answering requests."""
         return {pid: process_cpu_seconds(pid) for pid in self.web_processes()}
+
+
+def _argv(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    except FileNotFoundError:
+        return []
 
 
 def process_cpu_seconds(pid: int) -> float:
@@ -224,10 +233,11 @@ async def wait_until_healthy(server: ServerProcess) -> None:
 
 async def wait_until_all_serving(server: ServerProcess, workers: int) -> None:
     """Until every one of `serve --workers N`'s processes has its socket bound (each logs
-    "[PID] [INFO] Running on" when it does): the first to answer /healthz may be alone."""
-    running = re.compile(r"\[(\d+)\] \[INFO\] Running on http")
+    one "hypercorn.error: Running on" line when it does): the first to answer /healthz may be
+    alone."""
+    running = re.compile(r"hypercorn\.error: Running on http")
     async with asyncio.timeout(SERVER_START_SECONDS):
-        while len(set(running.findall(server.log.read_text(errors="replace")))) < workers:
+        while len(running.findall(server.log.read_text(errors="replace"))) < workers:
             if server.process.returncode is not None:
                 raise RuntimeError(f"the server exited; see {server.log}")
             await asyncio.sleep(0.1)
