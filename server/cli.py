@@ -18,6 +18,7 @@ import asyncpg
 # Nothing imported here may import prometheus_client (jobs, server.app, ... are imported where
 # used): main() chooses the metrics folder first (tests/test_metrics.py checks).
 from server.edge.metrics_listener import metrics_bind
+from server.infra.child_processes import start_child, stop_child
 from server.infra.config import Config, ConfigError, data_dir_setting, load_config
 from server.infra.embedded import stop_embedded_if_unused
 from server.infra.logs import configure_logging
@@ -275,25 +276,8 @@ async def _start_worker(config: Config) -> asyncio.subprocess.Process:
     env = {**os.environ, "DATABASE_URL": _database_url(config), "REDIS_URL": config.redis_url or ""}
     env.setdefault("SECRET_KEY", config.secret_key)
     env.setdefault("BASE_URL", config.base_url)
-    # Its own process group: Ctrl-C reaches only us, and we stop the worker after the web server,
-    # so shutdown happens in one order. If we die without cleaning up, the kernel stops it.
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "server",
-        "worker",
-        env=env,
-        process_group=0,
-        preexec_fn=_die_with_parent,
-    )
-
-
-def _die_with_parent() -> None:
-    if sys.platform == "linux":
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    # We stop the worker after the web server, so shutdown happens in one order.
+    return await start_child(["worker"], env)
 
 
 async def _watch_worker(worker: asyncio.subprocess.Process, stop: asyncio.Event) -> int | None:
@@ -310,17 +294,7 @@ async def _watch_worker(worker: asyncio.subprocess.Process, stop: asyncio.Event)
 
 
 async def _stop_worker(worker: asyncio.subprocess.Process) -> None:
-    if worker.returncode is not None:
-        return
-    # SIGTERM, not SIGINT: arq treats both alike once running, and a worker still importing
-    # dies quietly of SIGTERM instead of printing a KeyboardInterrupt traceback.
-    worker.send_signal(signal.SIGTERM)
-    try:
-        await asyncio.wait_for(worker.wait(), WORKER_STOP_SECONDS)
-    except TimeoutError:
-        log.warning("the worker did not stop within %s s; killing it", WORKER_STOP_SECONDS)
-        worker.kill()
-        await worker.wait()
+    await stop_child(worker, "the worker", WORKER_STOP_SECONDS)
 
 
 # --- The socket tier beside the web server (realtime.tier) -------------------------------------
@@ -383,29 +357,14 @@ async def _start_socket_tier(config: Config, bind: str) -> asyncio.subprocess.Pr
     # tier reads the same session cookies and the same databases.
     env = {**os.environ, **config.shared_environment()}
     log.info("starting the socket tier on %s", bind)
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "server",
-        "sockets",
-        "--bind",
-        bind,
-        env=env,
-        process_group=0,
-        preexec_fn=_die_with_parent,
-    )
+    return await start_child(["sockets", "--bind", bind], env)
 
 
 async def _stop_socket_tier(tier: asyncio.subprocess.Process) -> None:
     if tier.returncode is not None:
         log.error("the socket tier had stopped (exit code %s)", tier.returncode)
         return
-    tier.send_signal(signal.SIGTERM)
-    try:
-        await asyncio.wait_for(tier.wait(), SOCKET_TIER_STOP_SECONDS)
-    except TimeoutError:
-        tier.kill()
-        await tier.wait()
+    await stop_child(tier, "the socket tier", SOCKET_TIER_STOP_SECONDS)
 
 
 def cmd_seed_demo(config: Config, args: argparse.Namespace) -> int:

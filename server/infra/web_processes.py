@@ -19,8 +19,8 @@ import logging
 import os
 import signal
 import socket
-import sys
 
+from server.infra.child_processes import start_child, stop_child
 from server.infra.config import Config
 
 log = logging.getLogger("appointly")
@@ -65,11 +65,11 @@ async def _supervise(config: Config, bind: str, workers: int, tier_bind: str | N
     env = {**os.environ, **config.shared_environment()}
     web_env = env if tier_bind is None else {**env, "SOCKETS_BIND": "off"}
     children = [
-        await _start_child(["serve", "--bind", bind, "--reuse-port"], web_env)
+        await start_child(["serve", "--bind", bind, "--reuse-port"], web_env)
         for _ in range(workers)
     ]
     if tier_bind is not None:
-        children.append(await _start_child(["sockets", "--bind", tier_bind], env))
+        children.append(await start_child(["sockets", "--bind", tier_bind], env))
     log.info(
         "serving Appointly on %s from %d processes (%s)",
         bind,
@@ -81,7 +81,7 @@ async def _supervise(config: Config, bind: str, workers: int, tier_bind: str | N
     await asyncio.wait([stopping, *exits], return_when=asyncio.FIRST_COMPLETED)
     crashed = [child for child in children if child.returncode is not None]
     stopping.cancel()
-    await asyncio.gather(*(_stop(child) for child in children))
+    await asyncio.gather(*(stop_child(child, "web process", STOP_SECONDS) for child in children))
     if crashed and not stop.is_set():
         log.error(
             "web process %d stopped unexpectedly (exit code %s); stopped the others",
@@ -90,37 +90,3 @@ async def _supervise(config: Config, bind: str, workers: int, tier_bind: str | N
         )
         return 1
     return 0
-
-
-async def _start_child(args: list[str], env: dict[str, str]) -> asyncio.subprocess.Process:
-    # Their own process group: Ctrl-C reaches only the parent, which stops them in order. If
-    # the parent dies without that, the kernel sends them SIGTERM (PR_SET_PDEATHSIG).
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "server",
-        *args,
-        env=env,
-        process_group=0,
-        preexec_fn=_die_with_parent,
-    )
-
-
-def _die_with_parent() -> None:
-    if sys.platform == "linux":
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-
-async def _stop(child: asyncio.subprocess.Process) -> None:
-    if child.returncode is not None:
-        return
-    child.send_signal(signal.SIGTERM)
-    try:
-        await asyncio.wait_for(child.wait(), STOP_SECONDS)
-    except TimeoutError:
-        log.warning("web process %d did not stop within %s s; killing it", child.pid, STOP_SECONDS)
-        child.kill()
-        await child.wait()
