@@ -25,6 +25,18 @@ def busy(row: str) -> str:
     )"""
 
 
+def busy_for_provider(row: str, provider_id: str) -> str:
+    """`busy(row)` for a query that already has the slot's provider id (the SQL `provider_id`):
+    one index probe less per slot, which counts where every matching service is probed."""
+    return f"""EXISTS (
+        SELECT 1
+          FROM busy_times AS busy
+         WHERE busy.provider_id = {provider_id}
+           AND busy.starts_at < {row}.ends_at
+           AND busy.ends_at > {row}.starts_at
+    )"""
+
+
 async def lock_provider_busy_times(conn: asyncpg.Connection, provider_id: UUID) -> None:
     """Serialize busy-time writers of one provider (two sources syncing at once) for the rest
     of the transaction, so each compares against what the other committed."""

@@ -2,27 +2,47 @@
 ranked; an honest total that stops counting at a cap.
 
 The search text's typos are first corrected against the catalogue's own words
-(server.models.search_words). Then each searched field (the service's name, description and
-category, and its provider's business name) gives its nearest candidates in index order
-(`ORDER BY q <<-> field LIMIT k` on sql/0021's GiST indexes), both for a substring match and
-for a word-similarity match (`q <% field`). Only these few candidates are ranked, so a query
-matching a tenth of the catalogue costs what a narrow one costs. The matches are counted first,
-exactly up to TOTAL_CAP (sql/0007's GIN indexes, the filters' indexes) and "at least
-TOTAL_CAP" beyond; when they are few, every one is ranked instead (exact, and cheap), which
-also keeps a selective filter from making the nearest-first searches read far.
+(server.models.search_words). The matches are counted first, exactly up to TOTAL_CAP (sql/0007's
+GIN indexes, the filters' indexes) and "at least TOTAL_CAP" beyond, and the count hands back their
+ids, nearest name first. When they are few every one is ranked (exact, and cheap). Otherwise each
+searched field (the service's name, description and category, and its provider's business name)
+gives its nearest candidates in index order (`ORDER BY q <<-> field LIMIT k` on sql/0021's GiST
+indexes), reading a bounded number of services each; with a filter set, the count's nearest
+names join them (a filter can reject a field's whole nearest stretch). Only these candidates are
+ranked, so a query matching a tenth of the catalogue costs what a narrow one costs; pages are cut
+from them block by block (server.domain.search_pages), so paging neither repeats nor skips.
 Listing without search text walks the newest-first index. The SQL is in
 server.models.service_search_sql.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from uuid import UUID
 
 import asyncpg
 
+from server.domain.search_pages import (
+    CANDIDATE_BLOCK,
+    RankedCandidate,
+    best_first,
+    blocks_through,
+    first_short_block,
+    page_ids,
+    positions,
+    sample_blocks,
+)
 from server.models.search_words import correct_words, split_words
-from server.models.service_search_sql import ANY_DAY, ON_A_DAY, SearchSQL
+from server.models.service_search_sql import (
+    ANY_DAY,
+    NEAREST_NAMES_FIRST,
+    ON_A_DAY,
+    PAGE_OF_SERVICES,
+    READS_PER_CANDIDATE,
+    SearchSQL,
+)
 from server.models.services import Service, service_from_row
 
 # word_similarity() at or above this counts as a match: "massge" finds "massage" (0.71),
@@ -31,10 +51,9 @@ from server.models.services import Service, service_from_row
 WORD_SIMILARITY_THRESHOLD = 0.5
 # Matches are counted exactly up to this many; beyond it the total says "at least this many".
 TOTAL_CAP = 1_000
-# Each field's nearest-neighbour search gives candidates in blocks of this many, enough to
-# reach the page's last position: pages within one block are cut from the same ranked
-# candidates, so paging through them neither repeats nor skips a service.
-CANDIDATE_BLOCK = 60
+# A page whose blocks of candidates ran short (a filter rejected most of them) reads up to this
+# many blocks more to fill it.
+EXTRA_BLOCKS = 3
 # Up to this many matches are all ranked, exactly (cheap); beyond it only each field's nearest
 # candidates are.
 RANK_EVERY_MATCH_UP_TO = 200
@@ -55,6 +74,9 @@ class SearchFilters:
     def sql(self) -> SearchSQL:
         """The statements for these filters (the day filter changes their shape)."""
         return ON_A_DAY if self.available_on is not None else ANY_DAY
+
+    def any_set(self) -> bool:
+        return any(value is not None for value in (self.category, self.near, self.available_on))
 
     def arguments(self) -> tuple[str | None, str | None, str | None, date | None, datetime | None]:
         near_pattern = None if self.near is None else like_pattern(self.near)
@@ -88,12 +110,6 @@ def prefix_tsquery(text: str) -> str | None:
     word from a common one, would look for one by walking the services in date order)."""
     words = split_words(text)
     return " & ".join(f"{word}:*" for word in words) if len(words) > 1 else None
-
-
-def candidates_per_field(limit: int, offset: int) -> int:
-    """How many candidates each field gives for the page: whole blocks up to its end."""
-    blocks = (offset + limit + CANDIDATE_BLOCK - 1) // CANDIDATE_BLOCK
-    return blocks * CANDIDATE_BLOCK
 
 
 def capped_total(counted: int) -> tuple[int, bool]:
@@ -165,22 +181,91 @@ async def search_services(
     text = await correct_words(conn, query)
     arguments = (text, substring_pattern(text), prefix_tsquery(text), *filters.arguments())
     sql = filters.sql()
+    # A text search ranks its best TOTAL_CAP positions at most: deeper pages are empty (the
+    # total says "at least TOTAL_CAP" there), and no page makes each field read without end.
+    end = min(offset + limit, TOTAL_CAP)
+    blocks = blocks_through(end)
     async with conn.transaction():
         await set_search_settings(conn)
         await read_matches_by_bitmaps(conn)
-        counted: int = await conn.fetchval(sql.count, *arguments, TOTAL_CAP + 1)
-        if counted == 0:
-            rows = []
+        counted, matched = await conn.fetchrow(
+            sql.count,
+            *arguments,
+            TOTAL_CAP + 1,
+            TOTAL_CAP + 1 if filters.any_set() else RANK_EVERY_MATCH_UP_TO,
+        )
+        if counted == 0 or offset >= end:
+            shown = []
         elif counted <= RANK_EVERY_MATCH_UP_TO:
-            rows = await conn.fetch(sql.rank_every_match, *arguments, limit, offset)
+            every = await _rank(conn, sql, arguments, matched, [0] * len(matched), blocks=0)
+            shown = sorted(every, key=best_first)
         else:
-            candidates = candidates_per_field(limit, offset)
-            await read_in_index_order(conn)
-            nearest = await conn.fetchval(sql.nearest_candidates, *arguments, candidates)
-            await read_matches_by_bitmaps(conn)
-            rows = await conn.fetch(sql.search, *arguments, candidates, limit, offset, nearest)
+            sample = matched if filters.any_set() else []
+            shown = await _ranked_by_blocks(conn, sql, arguments, sample, blocks, end)
+        wanted = page_ids(shown, offset, end - offset)
+        rows = await conn.fetch(PAGE_OF_SERVICES, wanted) if wanted else []
     total, is_estimate = capped_total(counted)
-    return SearchPage([service_from_row(row) for row in rows], total, is_estimate)
+    by_id = {row["id"]: service_from_row(row) for row in rows}
+    return SearchPage([by_id[id] for id in wanted], total, is_estimate)
+
+
+async def _ranked_by_blocks(
+    conn: asyncpg.Connection,
+    sql: SearchSQL,
+    arguments: Sequence[object],
+    matched: Sequence[UUID],
+    blocks: int,
+    end: int,
+) -> list[RankedCandidate]:
+    """The candidates in page order through `end` (or as far as they go), block by block: each
+    field's nearest and, from the first block in which too few of those passed the filters, the
+    `matched` services (some of what the count found) with the nearest names. A block left short
+    is filled from the next ones (up to EXTRA_BLOCKS more)."""
+    nearest_names: list[UUID] | None = None
+    for more in range(EXTRA_BLOCKS + 1):
+        through = blocks + more
+        await read_in_index_order(conn)
+        ids, found_in = await conn.fetchrow(
+            sql.nearest_candidates, *arguments, *_per_field(through)
+        )
+        await read_matches_by_bitmaps(conn)
+        short_from = first_short_block(found_in, through) if matched else None
+        if short_from is not None:
+            if nearest_names is None:
+                nearest_names = await conn.fetchval(NEAREST_NAMES_FIRST, arguments[0], matched)
+            joins = sample_blocks(len(nearest_names), short_from, through)
+            ids, found_in = [*ids, *nearest_names[: len(joins)]], [*found_in, *joins]
+        ranked = await _rank(conn, sql, arguments, ids, found_in, blocks=through)
+        shown = positions(ranked, through)
+        if len(shown) >= end or all(c.block < through - 1 for c in ranked):
+            break
+    return shown
+
+
+def _per_field(blocks: int) -> tuple[int, int]:
+    """How many candidates each field keeps through `blocks` blocks, and how many services it
+    reads for them at most."""
+    kept = blocks * CANDIDATE_BLOCK
+    return kept, kept * READS_PER_CANDIDATE
+
+
+async def _rank(
+    conn: asyncpg.Connection,
+    sql: SearchSQL,
+    arguments: Sequence[object],
+    ids: Sequence[UUID],
+    found_in: Sequence[int],
+    *,
+    blocks: int,
+) -> list[RankedCandidate]:
+    """`ids` (first found in blocks `found_in`) and, through `blocks` blocks, the services whose
+    descriptions hold every word, ranked (in no particular order)."""
+    rows = await conn.fetch(
+        sql.rank_candidates, *arguments, *_per_field(blocks), list(ids), list(found_in)
+    )
+    return [
+        RankedCandidate(row["id"], row["rank"], row["created_at"], row["block"]) for row in rows
+    ]
 
 
 async def _list_services(

@@ -1,17 +1,25 @@
-"""The SQL of the service search (server.models.service_search): what matches, the capped count,
-every match ranked (few matches), and the nearest candidates of each field ranked (many).
+"""The SQL of the service search (server.models.service_search): the capped count of matches
+(with their ids, nearest name first), each field's nearest candidates, the candidates ranked,
+and one page's rows.
 
 Parameters of the text queries: $1 the text (typos corrected), $2 its LIKE pattern (NULL below
-three characters), $3 its words as a prefix tsquery (NULL for one word), $4-$8 the filters,
-$9 the cap (count) or how many candidates each field gives (nearest), $10 limit, $11 offset.
-Listing without text: $1-$5 the filters, $6 limit (the cap in the count), $7 offset.
+three characters), $3 its words as a prefix tsquery (NULL for one word), $4-$8 the filters; then
+per statement (see SearchSQL). Listing without text: $1-$5 the filters, $6 limit (the cap in the
+count), $7 offset.
+
+Each field's nearest-first search reads at most READS_PER_CANDIDATE services per candidate it
+keeps: a filter that rejects the text's best matches (guitar lessons are all in Bristol, the
+search is near Cardiff) would otherwise make it read every one of them, probing each for the
+filters. What such a bounded read misses, the matches the count found make up for (their
+nearest names, when a filter is set).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from server.models.busy_times import busy
+from server.domain.search_pages import CANDIDATE_BLOCK
+from server.models.busy_times import busy_for_provider
 from server.models.services import SERVICE_COLUMNS
 from server.models.slots import offered
 
@@ -45,7 +53,7 @@ def filters_sql(first: int, *, indexable: bool, day_join: bool = False) -> str:
                   AND slot.starts_at > {now}::timestamptz
                                        + make_interval(mins => s.min_notice_minutes)
                   AND NOT {offered("slot")}
-                  AND NOT {busy("slot")}
+                  AND NOT {busy_for_provider("slot", "s.provider_id")}
            )"""
     day_test = free_slot if day_join else f"({day}::date IS NULL OR {free_slot})"
     return f"""
@@ -86,46 +94,87 @@ def own_fields_match(*, negatable: bool = False) -> str:
             OR {words})"""
 
 
-def ranked(found: str, limit: str, offset: str) -> str:
-    """The services whose ids the subquery `found` gives, best first, one page."""
-    return f"""
-    WITH found AS (
-        {found}
-    )
-    SELECT {SERVICE_COLUMNS},
-           {RANK} AS rank
-      FROM (SELECT DISTINCT id FROM found) AS candidate
-      JOIN services AS s ON s.id = candidate.id
-      JOIN providers AS p ON p.id = s.provider_id
-     ORDER BY rank DESC, s.created_at DESC, s.id
-     LIMIT {limit} OFFSET {offset}
-"""
+# Services read in index order per candidate kept, at most.
+READS_PER_CANDIDATE = 5
 
 
-@dataclass(frozen=True)
-class SearchSQL:
-    """The statements of one shape of search (with or without the day filter: only listing
-    without text differs)."""
+def block_of(kept_position: str, read_position: str, reads_per_block: int) -> str:
+    """SQL: the first block of candidates (server.domain.search_pages) a service kept at
+    `kept_position` among a field's filtered services, read at `read_position`, belongs to: a
+    block's search keeps CANDIDATE_BLOCK more and reads `reads_per_block` more."""
+    return f"greatest(({kept_position}) / {CANDIDATE_BLOCK}, ({read_position}) / {reads_per_block})"
 
-    # How many services match, counted up to $9, stopping as soon as it has enough.
-    count: str
-    # Few matches (the count said so): every one ranked, exactly; $9 limit, $10 offset.
-    rank_every_match: str
-    # Many matches, step 1: each field's nearest candidates ($9 per field), in index order, as
-    # an array of ids (run with bitmap scans off: service_search.read_in_index_order).
-    nearest_candidates: str
-    # Many matches, step 2 (bitmaps again): those candidates ($12) and, for a text of
-    # several words, the first $9 services whose descriptions hold them all (the full-text
-    # index answers by bitmap only), ranked; $10 limit, $11 offset.
-    search: str
-    # No text: newest first ($6 limit, $7 offset), and the count up to $6.
-    listing: str
-    listing_count: str
+
+def kept_of_read(read: str, filters: str) -> str:
+    """The first $9 services of the subquery `read` (services, alias s, in the order read, at
+    most $10 of them) that pass the filters, each with its block."""
+    kept = "row_number() OVER (ORDER BY kept.read) - 1"
+    block = block_of(kept, "kept.read", CANDIDATE_BLOCK * READS_PER_CANDIDATE)
+    return f"""(
+        SELECT kept.id, {block} AS block
+          FROM (SELECT s.id, s.read
+                  FROM (SELECT s.*, row_number() OVER () - 1 AS read
+                          FROM ({read}) AS s
+                       ) AS s
+                 WHERE true
+                   {filters}
+                 LIMIT $9
+               ) AS kept
+    )"""
+
+
+def _nearest(filters: str, field: str, match: str) -> str:
+    """Of the first $10 active services nearest to the text ($1) in `field` among those where
+    `match` holds (index order), the first $9 that pass the filters."""
+    read = f"""
+        SELECT s.*
+          FROM services AS s
+         WHERE s.is_active
+           AND {match}
+         ORDER BY $1 <<-> s.{field}
+         LIMIT $10"""
+    return kept_of_read(read, filters)
+
+
+def _description_words(filters: str) -> str:
+    """Of the first $10 active services whose description holds every word (the full-text index
+    finds them, in table order: they are ranked after), the first $9 that pass the filters."""
+    read = f"""
+        SELECT s.*
+          FROM services AS s
+         WHERE s.is_active
+           AND {DESCRIPTION_WORDS_MATCH}
+         LIMIT $10"""
+    return kept_of_read(read, filters)
+
+
+def _nearest_providers(filters: str, match: str) -> str:
+    """The services of the $9 providers whose business name is nearest to the text ($1): the
+    first $9 that pass the filters, in the providers' order."""
+    kept = "row_number() OVER (ORDER BY kept.provider_read, kept.id) - 1"
+    return f"""(
+        SELECT kept.id, {block_of(kept, "kept.provider_read", CANDIDATE_BLOCK)} AS block
+          FROM (SELECT s.id, p.read AS provider_read
+                  FROM (SELECT p.id, row_number() OVER () - 1 AS read
+                          FROM (SELECT p.id
+                                  FROM providers AS p
+                                 WHERE {match}
+                                 ORDER BY $1 <<-> p.business_name
+                                 LIMIT $9
+                               ) AS p
+                       ) AS p
+                  JOIN services AS s ON s.provider_id = p.id
+                 WHERE s.is_active
+                   {filters}
+                 ORDER BY p.read, s.id
+                 LIMIT $9
+               ) AS kept
+    )"""
 
 
 def _matches(filters: str, provider_services_filter: str) -> str:
-    """Each matching active, filtered service once: by its own fields, or else by its provider's
-    name (each matching provider's services read by provider_id)."""
+    """Each matching active, filtered service once: by its own fields, or else
+    by its provider's name (each matching provider's services read by provider_id)."""
     return f"""
             SELECT s.id
               FROM services AS s
@@ -147,48 +196,23 @@ def _matches(filters: str, provider_services_filter: str) -> str:
              WHERE {PROVIDER_MATCH}"""
 
 
-def _nearest(filters: str, field: str, match: str) -> str:
-    """The k ($9) active, filtered services nearest to the text ($1) in `field`, among those
-    where `match` holds, in index order."""
-    return f"""(
-        SELECT s.id
-          FROM services AS s
-         WHERE s.is_active
-           AND {match}
-           {filters}
-         ORDER BY $1 <<-> s.{field}
-         LIMIT $9
-    )"""
+@dataclass(frozen=True)
+class SearchSQL:
+    """The statements of one shape of search (with or without the day filter)."""
 
-
-def _nearest_providers(filters: str, match: str) -> str:
-    """The services of the k ($9) providers whose business name is nearest to the text ($1)."""
-    return f"""(
-        SELECT s.id
-          FROM (SELECT p.id, $1 <<-> p.business_name AS distance
-                  FROM providers AS p
-                 WHERE {match}
-                 ORDER BY $1 <<-> p.business_name
-                 LIMIT $9) AS p
-          JOIN services AS s ON s.provider_id = p.id
-         WHERE s.is_active
-           {filters}
-         ORDER BY p.distance
-         LIMIT $9
-    )"""
-
-
-def _description_words(filters: str) -> str:
-    """The first k ($9) active, filtered services whose description holds every word: found by
-    the full-text index, in no particular order (they are ranked after)."""
-    return f"""(
-        SELECT s.id
-          FROM services AS s
-         WHERE s.is_active
-           AND {DESCRIPTION_WORDS_MATCH}
-           {filters}
-         LIMIT $9
-    )"""
+    # How many services match, counted up to $9, stopping as soon as it has enough; and the
+    # first $10 of their ids (run with bitmap scans only: service_search.read_matches_by_bitmaps).
+    count: str
+    # Each field's candidates: its first $9 filtered services among the first $10 read in index
+    # order, as arrays of ids and of their blocks (run with bitmap scans off:
+    # service_search.read_in_index_order).
+    nearest_candidates: str
+    # The candidates ranked: $11 ids with their $12 blocks and, for a text of several words,
+    # the description-words candidates ($9 of at most $10 read); id, rank, created_at, block.
+    rank_candidates: str
+    # No text: newest first ($6 limit, $7 offset), and the count up to $6.
+    listing: str
+    listing_count: str
 
 
 def build_search_sql(*, by_day: bool) -> SearchSQL:
@@ -209,21 +233,38 @@ def build_search_sql(*, by_day: bool) -> SearchSQL:
     listed = filters_sql(1, indexable=True, day_join=by_day)
     return SearchSQL(
         count=f"""
-    SELECT count(*)
+    SELECT count(*) AS counted,
+           coalesce((array_agg(capped.id))[:$10], '{{}}') AS ids
       FROM ({_matches(indexed, f"NOT {own_fields_match(negatable=True)}")}
              LIMIT $9
            ) AS capped
 """,
-        rank_every_match=ranked(_matches(indexed, "true"), "$9", "$10"),
         nearest_candidates=f"""
-    SELECT coalesce(array_agg(DISTINCT candidate.id), '{{}}')
-      FROM ({nearest}) AS candidate
+    SELECT coalesce(array_agg(candidate.id ORDER BY candidate.id), '{{}}') AS ids,
+           coalesce(array_agg(candidate.block ORDER BY candidate.id), '{{}}') AS blocks
+      FROM (SELECT found.id, min(found.block)::int AS block
+              FROM ({nearest}) AS found
+             GROUP BY found.id
+           ) AS candidate
 """,
-        search=ranked(
-            f"SELECT unnest($12::uuid[]) AS id UNION ALL {_description_words(scanned)}",
-            "$10",
-            "$11",
-        ),
+        rank_candidates=f"""
+    WITH candidate AS (
+        SELECT found.id, min(found.block)::int AS block
+          FROM (SELECT given.id, given.block
+                  FROM unnest($11::uuid[], $12::int[]) AS given (id, block)
+                 UNION ALL
+                {_description_words(scanned)}
+               ) AS found
+         GROUP BY found.id
+    )
+    SELECT s.id,
+           {RANK} AS rank,
+           s.created_at,
+           candidate.block
+      FROM candidate
+      JOIN services AS s ON s.id = candidate.id
+      JOIN providers AS p ON p.id = s.provider_id
+""",
         listing=f"""
     SELECT {SERVICE_COLUMNS}
       FROM services AS s
@@ -245,6 +286,21 @@ def build_search_sql(*, by_day: bool) -> SearchSQL:
 """,
     )
 
+
+# The services $2, nearest name to the text ($1) first.
+NEAREST_NAMES_FIRST = """
+    SELECT coalesce(array_agg(s.id ORDER BY $1 <<-> s.name, s.id), '{}')
+      FROM services AS s
+     WHERE s.id = ANY($2::uuid[])
+"""
+
+# One page's services, by id ($1), in no particular order.
+PAGE_OF_SERVICES = f"""
+    SELECT {SERVICE_COLUMNS}
+      FROM services AS s
+      JOIN providers AS p ON p.id = s.provider_id
+     WHERE s.id = ANY($1::uuid[])
+"""
 
 ANY_DAY = build_search_sql(by_day=False)
 ON_A_DAY = build_search_sql(by_day=True)
