@@ -12,7 +12,8 @@ nothing found, and with filters):
   plain asyncpg, RUNS times, in the same run: app/raw is what the web layer costs;
 - before: issue 6's search SQL (every match ranked, then the top 20 taken; no filters but the
   category), RUNS_BEFORE times: before/app is what reading only the best candidates saves.
-EXPLAIN (ANALYZE) of the candidate and count queries is printed for a broad query and a typo.
+EXPLAIN (ANALYZE) of the count, candidate and ranking statements is printed for a broad query and
+for the one with two filters.
 """
 
 from __future__ import annotations
@@ -39,21 +40,21 @@ from bench.common import (
     serving_app,
 )
 from bench.search_catalog import CATALOG, FREE_SLOTS_TOMORROW, RANK_EVERY_MATCH
-from server.models.search_words import CORRECT_WORDS_QUERY, CORRECTION_SIMILARITY, split_words
+from server.domain.search_pages import CANDIDATE_BLOCK
+from server.models.search_words import correct_words
 from server.models.service_search import (
-    RANK_EVERY_MATCH_UP_TO,
     TOTAL_CAP,
     WORD_SIMILARITY_THRESHOLD,
     SearchFilters,
-    candidates_per_field,
     like_pattern,
     prefix_tsquery,
     read_in_index_order,
     read_matches_by_bitmaps,
+    search_services,
     set_search_settings,
     substring_pattern,
 )
-from server.models.service_search_sql import ANY_DAY
+from server.models.service_search_sql import READS_PER_CANDIDATE
 
 SERVICES = 100_000
 RUNS = 100
@@ -61,6 +62,8 @@ RUNS_BEFORE = 3
 PAGE_SIZE = 20
 ZONE = "Europe/London"
 TARGET_P99_MS = 100.0
+# The cases whose statements are printed with EXPLAIN (ANALYZE).
+EXPLAINED_KINDS = ("2 words, broad", "filtered twice")
 
 
 @dataclass(frozen=True)
@@ -96,8 +99,20 @@ def the_mix(tomorrow: date) -> tuple[Case, ...]:
         Case("filtered", "massage", {"category": "Wellness"}),
         Case("filtered", "lesson", {"near": "Bristol"}),
         Case("filtered", "massage", {"available_on": tomorrow.isoformat()}),
+        # The catalogue's guitar lessons are all in Bristol and none is free tomorrow: these
+        # filters reject the text's every best match.
+        Case("filtered, best rejected", "guitar lesson", {"near": "Cardiff"}),
+        Case("filtered, best rejected", "guitar lesson", {"available_on": tomorrow.isoformat()}),
         Case(
-            "filtered", "guitar lesson", {"near": "Cardiff", "available_on": tomorrow.isoformat()}
+            "filtered twice",
+            "guitar lesson",
+            {"near": "Cardiff", "available_on": tomorrow.isoformat()},
+        ),
+        # Every lesson in Bristol is booked tomorrow: nothing passes, which takes checking all.
+        Case(
+            "filtered twice, none pass",
+            "piano lesson",
+            {"near": "Bristol", "available_on": tomorrow.isoformat()},
         ),
     )
 
@@ -143,31 +158,12 @@ def filters_of(case: Case) -> SearchFilters:
 
 
 async def raw_once(conn: asyncpg.Connection, case: Case) -> int:
-    """The statements server.models.service_search runs for the case, as plain SQL."""
-    words = split_words(case.q)
-    async with conn.transaction():
-        await conn.execute(
-            "SELECT set_config('pg_trgm.similarity_threshold', $1, true)",
-            str(CORRECTION_SIMILARITY),
-        )
-        rows = await conn.fetch(CORRECT_WORDS_QUERY, words, [f"{word}%" for word in words])
-    text = " ".join(row["word"] for row in rows)
-    filters = filters_of(case)
-    arguments = (text, substring_pattern(text), prefix_tsquery(text), *filters.arguments())
-    sql = filters.sql()
-    async with conn.transaction():
-        await set_search_settings(conn)
-        await read_matches_by_bitmaps(conn)
-        counted: int = await conn.fetchval(sql.count, *arguments, TOTAL_CAP + 1)
-        if 0 < counted <= RANK_EVERY_MATCH_UP_TO:
-            await conn.fetch(sql.rank_every_match, *arguments, PAGE_SIZE, 0)
-        elif counted:
-            candidates = candidates_per_field(PAGE_SIZE, 0)
-            await read_in_index_order(conn)
-            nearest = await conn.fetchval(sql.nearest_candidates, *arguments, candidates)
-            await read_matches_by_bitmaps(conn)
-            await conn.fetch(sql.search, *arguments, candidates, PAGE_SIZE, 0, nearest)
-    return counted
+    """The statements the app runs for the case (server.models.service_search is plain asyncpg),
+    on one connection, without the web layer."""
+    page = await search_services(
+        conn, query=case.q, filters=filters_of(case), limit=PAGE_SIZE, offset=0
+    )
+    return page.total
 
 
 async def timed(runs: int, once: Any) -> list[float]:
@@ -196,34 +192,30 @@ async def before_once(conn: asyncpg.Connection, case: Case) -> None:
         )
 
 
-async def explain(conn: asyncpg.Connection, q: str) -> str:
-    """EXPLAIN (ANALYZE) of the three statements a broad search runs (capped count, nearest
-    candidates, ranking) for `q` as the typo correction leaves it."""
-    words = split_words(q)
-    async with conn.transaction():
-        await conn.execute(
-            "SELECT set_config('pg_trgm.similarity_threshold', $1, true)",
-            str(CORRECTION_SIMILARITY),
-        )
-        rows = await conn.fetch(CORRECT_WORDS_QUERY, words, [f"{word}%" for word in words])
-    text = " ".join(row["word"] for row in rows)
-    arguments = (text, substring_pattern(text), prefix_tsquery(text), *SearchFilters().arguments())
-    candidates = candidates_per_field(PAGE_SIZE, 0)
+async def explain(conn: asyncpg.Connection, case: Case) -> str:
+    """EXPLAIN (ANALYZE) of the statements a broad search runs (capped count, nearest candidates
+    of each field, candidates ranked) for the case's text as the typo correction leaves it."""
+    text = await correct_words(conn, case.q)
+    filters = filters_of(case)
+    sql = filters.sql()
+    arguments = (text, substring_pattern(text), prefix_tsquery(text), *filters.arguments())
+    kept = CANDIDATE_BLOCK
+    read = kept * READS_PER_CANDIDATE
     analyze = "EXPLAIN (ANALYZE, COSTS OFF)"
     async with conn.transaction():
         await set_search_settings(conn)
         await read_matches_by_bitmaps(conn)
-        count = await conn.fetch(f"{analyze} {ANY_DAY.count}", *arguments, TOTAL_CAP + 1)
+        count = await conn.fetch(f"{analyze} {sql.count}", *arguments, TOTAL_CAP + 1, 0)
         await read_in_index_order(conn)
         nearest_plan = await conn.fetch(
-            f"{analyze} {ANY_DAY.nearest_candidates}", *arguments, candidates
+            f"{analyze} {sql.nearest_candidates}", *arguments, kept, read
         )
-        nearest = await conn.fetchval(ANY_DAY.nearest_candidates, *arguments, candidates)
+        ids, found_in = await conn.fetchrow(sql.nearest_candidates, *arguments, kept, read)
         await read_matches_by_bitmaps(conn)
         ranking = await conn.fetch(
-            f"{analyze} {ANY_DAY.search}", *arguments, candidates, PAGE_SIZE, 0, nearest
+            f"{analyze} {sql.rank_candidates}", *arguments, kept, read, ids, found_in
         )
-    lines = [f"-- {q!r} searched as {text!r}: 1. the capped count"]
+    lines = [f"-- {case.label} searched as {text!r}: 1. the capped count"]
     lines += [row[0] for row in count]
     lines += ["-- 2. the nearest candidates of each field"] + [row[0] for row in nearest_plan]
     lines += ["-- 3. the candidates ranked"] + [row[0] for row in ranking]
@@ -251,7 +243,7 @@ async def measure(
     runs: int = RUNS,
     runs_before: int = RUNS_BEFORE,
     cases: Sequence[Case] | None = None,
-    explained: Sequence[str] = ("guitar lesson", "physiotherapy"),
+    explained: Sequence[Case] | None = None,
 ) -> list[Outcome]:
     """Seed the catalogue into the migrated database at database_url, then time the mix."""
     tomorrow = local_tomorrow()
@@ -272,8 +264,9 @@ async def measure(
                 outcomes.append(Outcome(case, total, is_estimate, app, raw, before))
         print(machine_note())
         report(services, runs, outcomes)
-        for q in explained:
-            print(await explain(conn, q))
+        for case in mix if explained is None else explained:
+            if case.kind in EXPLAINED_KINDS:
+                print(await explain(conn, case))
     finally:
         await conn.close()
     return outcomes
