@@ -26,6 +26,7 @@ from server.infra.metrics_dir import use_metrics_dir
 from server.infra.migrations import MigrationError, migrate
 from server.infra.paths import HYPERCORN_TOML
 from server.infra.runtime import resolve_services
+from server.infra.startup_heap import freeze_after_startup, freeze_startup_objects
 
 log = logging.getLogger("appointly")
 
@@ -185,6 +186,7 @@ def cmd_worker(config: Config, args: argparse.Namespace) -> int:
     from jobs.worker import worker_settings
 
     config = resolve_services(config)
+    freeze_startup_objects()
     while True:
         try:
             # arq installs its own SIGINT/SIGTERM handlers: they cancel the jobs, close the
@@ -249,7 +251,9 @@ async def _serve(
     log.info("serving Appointly on %s (process %d)", address, os.getpid())
     crashed: int | None = None
     try:
-        await serve(create_app(config), hypercorn_config, shutdown_trigger=stop.wait, mode="asgi")
+        app = create_app(config)
+        app.before_serving(freeze_after_startup)
+        await serve(app, hypercorn_config, shutdown_trigger=stop.wait, mode="asgi")
     finally:
         stop.set()
         if tier is not None:
@@ -317,6 +321,7 @@ async def _serve_sockets(config: Config, bind: str) -> int:
     host, _, port = bind.rpartition(":")
     if not port.isdigit():
         raise CommandError(f"--bind must be HOST:PORT, not {bind!r}")
+    freeze_startup_objects()
     await serve_until(config, host.strip("[]") or "127.0.0.1", int(port), _stop_on_signals())
     return 0
 
