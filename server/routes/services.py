@@ -249,7 +249,9 @@ async def delete_service(service_id: str) -> Response:
 async def get_services() -> Response:
     """Search active services by name, description, category and provider (typo tolerant, best
     first), optionally only of a category, near a place, or with a free slot on a day; `total`
-    is exact up to 1,000, beyond which `total_is_estimate` is true."""
+    is exact up to 1,000, beyond which `total_is_estimate` is true. A search by text ranks its
+    best 1,000 positions: a page past them is empty. Without text, services are listed newest
+    first."""
     query = _text_arg("q", "The search text is too long.")
     filters = SearchFilters(
         category=(request.args.get("category") or "").strip() or None,
