@@ -18,6 +18,7 @@ from server.models.service_search import TOTAL_CAP
 from server.models.service_search_sql import READS_PER_CANDIDATE
 from tests.conftest import BecomeProvider
 from tests.support.booking import tomorrow
+from tests.support.search import search
 
 # More guitar lessons than a field reads for one block, so that none of its reads passes.
 GUITAR_LESSONS = CANDIDATE_BLOCK * READS_PER_CANDIDATE + 100
@@ -41,13 +42,6 @@ async def insert_services(
         name,
         location,
     )
-
-
-async def search(http: httpx.AsyncClient, **params: Any) -> dict[str, Any]:
-    response = await http.get("/api/services", params=params)
-    assert response.status_code == 200, response.text
-    found: dict[str, Any] = response.json()
-    return found
 
 
 async def every_page(http: httpx.AsyncClient, size: int, through: int, **params: Any) -> list[str]:

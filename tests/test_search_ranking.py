@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from server.models import service_search
+from tests.support.search import search
 
 # (provider, service name, category, description, location)
 CATALOGUE = [
@@ -84,13 +85,6 @@ async def catalogue(
         monkeypatch.setattr(service_search, "RANK_EVERY_MATCH_UP_TO", 0)
     await insert_catalogue(db, CATALOGUE)
     await insert_catalogue(db, [INACTIVE], active=False)
-
-
-async def search(http: httpx.AsyncClient, **params: Any) -> dict[str, Any]:
-    response = await http.get("/api/services", params=params)
-    assert response.status_code == 200, response.text
-    found: dict[str, Any] = response.json()
-    return found
 
 
 def names(found: dict[str, Any]) -> list[str]:

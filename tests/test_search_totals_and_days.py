@@ -13,6 +13,7 @@ import pytest
 from server.models.service_search import TOTAL_CAP
 from tests.conftest import BecomeProvider
 from tests.support.booking import EVERY_DAY_9_TO_5, book, create_service, free_slots, tomorrow
+from tests.support.search import search
 
 
 async def insert_many_services(db: asyncpg.Connection, count: int, provider_id: str) -> None:
@@ -29,13 +30,6 @@ async def insert_many_services(db: asyncpg.Connection, count: int, provider_id: 
         provider_id,
         count,
     )
-
-
-async def search(http: httpx.AsyncClient, **params: Any) -> dict[str, Any]:
-    response = await http.get("/api/services", params=params)
-    assert response.status_code == 200, response.text
-    found: dict[str, Any] = response.json()
-    return found
 
 
 @pytest.fixture
