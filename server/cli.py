@@ -20,6 +20,7 @@ import asyncpg
 from server.edge.metrics_listener import metrics_bind
 from server.infra.child_processes import start_child, stop_child
 from server.infra.config import Config, ConfigError, data_dir_setting, load_config
+from server.infra.dev_secret import persisted_secret_key
 from server.infra.embedded import stop_embedded_if_unused
 from server.infra.logs import configure_logging
 from server.infra.metrics_dir import use_metrics_dir
@@ -50,6 +51,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ConfigError as error:
         parser.exit(2, f"appointly: configuration error: {error}\n")
     configure_logging(config.log_format)
+    if not (os.environ.get("SECRET_KEY") or "").strip():
+        # (Production never gets here: it refuses to start without SECRET_KEY.)
+        config = config.with_changes(secret_key=persisted_secret_key(config.data_dir))
     try:
         status = args.handler(config, args)
     except MigrationError as error:
