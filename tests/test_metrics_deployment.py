@@ -103,6 +103,35 @@ async def test_a_metrics_address_serves_only_metrics_and_without_a_token(
     assert refused.status_code == 404  # no METRICS_TOKEN: the public address has no /metrics
 
 
+@pytest.mark.slow
+async def test_with_several_web_processes_the_metrics_address_counts_them_all(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    env = appointly_env(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        APP_ENV="test",
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
+        DB_POOL_SIZE="2",
+    )
+    private = f"127.0.0.1:{free_port()}"
+    server = await start_appointly(
+        "serve", "--workers", "2", "--metrics-bind", private, env=env, output=tmp_path / "s.log"
+    )
+    try:
+        await server.wait_until_serving()
+        for _ in range(10):  # a connection each: SO_REUSEPORT spreads them over the processes
+            async with server.client() as public:
+                assert (await public.get("/healthz")).status_code == 200
+        async with httpx.AsyncClient(base_url=f"http://{private}") as scraper:
+            scraped = await scraper.get("/metrics")
+    finally:
+        await server.kill()
+
+    assert scraped.status_code == 200, server.log()
+    assert value(parse(scraped.text), REQUESTS, route="/healthz", method="GET", status="200") >= 10
+
+
 async def test_a_malformed_metrics_address_is_refused_at_start(database_url: str) -> None:
     env = appointly_env(DATABASE_URL=database_url, APP_ENV="test")
 

@@ -64,9 +64,14 @@ async def _supervise(config: Config, bind: str, workers: int, tier_bind: str | N
     # one tier started here (their pages point at it through SOCKETS_PUBLIC_URL).
     env = {**os.environ, **config.shared_environment()}
     web_env = env if tier_bind is None else {**env, "SOCKETS_BIND": "off"}
+    # Any one process's /metrics sums every process's (the shared multi-process folder), so
+    # the first alone listens on --metrics-bind.
+    metrics = ["--metrics-bind", config.metrics_bind] if config.metrics_bind else []
     children = [
-        await start_child(["serve", "--bind", bind, "--reuse-port"], web_env)
-        for _ in range(workers)
+        await start_child(
+            ["serve", "--bind", bind, "--reuse-port", *(metrics if n == 0 else [])], web_env
+        )
+        for n in range(workers)
     ]
     if tier_bind is not None:
         children.append(await start_child(["sockets", "--bind", tier_bind], env))
