@@ -410,3 +410,45 @@ async def test_a_time_freed_under_a_busy_event_is_not_offered_to_the_waitlist(
         if s["start_time"] == bookings[0].appointment["start_time"]
     ]
     assert [slot["available"] for slot in freed] == [False]
+
+
+@pytest.mark.parametrize("goes", ["the event is deleted", "the calendar is removed"])
+async def test_when_a_busy_event_goes_its_times_are_offered_to_the_waitlist_first(
+    client: httpx.AsyncClient,
+    guest: httpx.AsyncClient,
+    become_provider: Any,
+    ics_server: IcsServer,
+    job_ctx: JobContext,
+    goes: str,
+) -> None:
+    await become_provider()
+    service = await small_service(client)
+    day = a_day_ahead()
+    times = await slots_of(guest, service["id"], day)
+    starts, ends = (
+        datetime.fromisoformat(times[0]["start_time"]).astimezone(UTC),
+        datetime.fromisoformat(times[-1]["end_time"]).astimezone(UTC),
+    )
+    url = ics_server.serve("away", f"DTSTART:{starts:%Y%m%dT%H%M%SZ}\nDTEND:{ends:%Y%m%dT%H%M%SZ}")
+    assert (await client.put(BUSY, json={"urls": [url]})).status_code == 200
+    await _sync(job_ctx)
+    assert [slot["available"] for slot in await slots_of(guest, service["id"], day)] == [
+        False,
+        False,
+    ]
+    # Nothing on that day can be booked, so its line is open (it said "slots_available").
+    line = [await join(guest, service["id"], day, f"{n}@example.com") for n in range(3)]
+
+    if goes == "the event is deleted":
+        ics_server.serve("away")
+        await _sync(job_ctx, minutes_later=11)
+    else:
+        assert (await client.put(BUSY, json={"urls": []})).status_code == 200
+
+    entries = [await entry_of(guest, entry) for entry in line]
+    assert [entry["status"] for entry in entries] == ["offered", "offered", "waiting"]
+    assert entries[0]["offer"]["slot"]["id"] == times[0]["id"]
+    assert [slot["available"] for slot in await slots_of(guest, service["id"], day)] == [
+        False,
+        False,
+    ]

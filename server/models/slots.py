@@ -309,6 +309,34 @@ async def select_live_slots_at(
     return [Slot(**dict(row)) for row in rows]
 
 
+async def select_free_slots_within(
+    conn: asyncpg.Connection, service_id: UUID, intervals: Sequence[tuple[datetime, datetime]]
+) -> list[Slot]:
+    """The service's live free slots, not held for the waitlist, that overlap any of
+    `intervals`, by start; each marked `busy` if it overlaps the provider's busy times now."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {SLOT_COLUMNS},
+               {busy("appointments")} AS busy
+          FROM appointments
+         WHERE service_id = $1
+           AND occupies_slot
+           AND NOT booked
+           AND NOT {offered("appointments")}
+           AND EXISTS (SELECT 1
+                         FROM unnest($2::timestamptz[], $3::timestamptz[])
+                              AS given (starts_at, ends_at)
+                        WHERE given.starts_at < appointments.ends_at
+                          AND given.ends_at > appointments.starts_at)
+         ORDER BY starts_at
+        """,
+        service_id,
+        [start for start, _ in intervals],
+        [end for _, end in intervals],
+    )
+    return [Slot(**dict(row)) for row in rows]
+
+
 async def select_slot(conn: asyncpg.Connection, slot_id: UUID) -> Slot | None:
     """One row as a slot, whatever its state (None for an unknown id)."""
     row = await conn.fetchrow(

@@ -13,6 +13,7 @@ import asyncpg
 
 from server.domain.bookings import CustomerDetails
 from server.domain.waitlist import WaitlistStatus
+from server.models.busy_times import busy
 from server.models.slots import Slot, offered
 
 # An entry with its place in line (among the day's `waiting` entries), its open offer and the
@@ -435,7 +436,8 @@ async def select_slot(conn: asyncpg.Connection, slot_id: UUID) -> Slot | None:
 async def has_bookable_slot(
     conn: asyncpg.Connection, service_id: UUID, day: date, now: datetime, notice_minutes: int
 ) -> bool:
-    """Whether the day still has a free slot anyone could book (past the notice, not held)."""
+    """Whether the day still has a free slot anyone could book (past the notice, not held,
+    not under one of the provider's busy times)."""
     found: bool = await conn.fetchval(
         f"""
         SELECT EXISTS (SELECT 1
@@ -445,7 +447,8 @@ async def has_bookable_slot(
                           AND NOT a.booked
                           AND a.occupies_slot
                           AND a.starts_at > $3::timestamptz + make_interval(mins => $4)
-                          AND NOT {offered("a")})
+                          AND NOT {offered("a")}
+                          AND NOT {busy("a")})
         """,
         service_id,
         day,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 from quart import Blueprint, Response
@@ -138,7 +138,7 @@ async def delete_caldav() -> Response:
     conn = await db()
     async with conn.transaction():
         deleted = await rows.delete_account(conn, provider.id)
-        effects = await clear_busy_source(conn, provider.id, BUSY_SOURCE)
+        effects = await clear_busy_source(conn, provider.id, BUSY_SOURCE, datetime.now(UTC))
     if not deleted:
         raise APIError(404, "not_found", "No CalDAV calendar is connected.")
     await run_after_commit(effects)

@@ -131,7 +131,9 @@ async def put_busy_calendars(data: BusyCalendarsRequest) -> Response:
     """Set your busy calendars (at most five): the worker fetches new ones at once and all of
     them every BUSY_SYNC_MINUTES; free slots overlapping their events become unavailable."""
     provider = await require_provider()
-    done = await busy_calendars.put_busy_calendars(await db(), config(), provider, data.urls)
+    done = await busy_calendars.put_busy_calendars(
+        await db(), config(), provider, data.urls, now=_now()
+    )
     await run_after_commit(done.effects)
     return json_response({"busy_calendars": [calendar.to_json() for calendar in done.calendars]})
 

@@ -64,7 +64,12 @@ async def check_urls(urls: Sequence[str], config: Config) -> list[str]:
 
 
 async def put_busy_calendars(
-    conn: asyncpg.Connection, config: Config, provider: Provider, urls: Sequence[str]
+    conn: asyncpg.Connection,
+    config: Config,
+    provider: Provider,
+    urls: Sequence[str],
+    *,
+    now: datetime,
 ) -> CalendarsSet:
     """The provider's busy calendars become `urls` (checked first, outside any transaction)."""
     cleaned = await check_urls(urls, config)
@@ -73,7 +78,7 @@ async def put_busy_calendars(
         await busy_calendars.lock_provider_calendars(conn, provider.id)
         removed = await busy_calendars.replace_list(conn, provider.id, cleaned)
         for calendar in removed:
-            effects.add(await clear_busy_source(conn, provider.id, calendar.source))
+            effects.add(await clear_busy_source(conn, provider.id, calendar.source, now))
         calendars = await busy_calendars.select_for_provider(conn, provider.id)
     if any(calendar.last_attempt_at is None for calendar in calendars):
         effects.nudge(SYNC_JOB)
