@@ -58,6 +58,13 @@ async def purge_expired(ctx: JobContext) -> int:
     return await purge(ctx)
 
 
+async def refresh_open_days(ctx: JobContext) -> int:
+    """Drop the open days whose last free time was booked (sql/0024)."""
+    from jobs.open_days import refresh_recent_open_days
+
+    return await refresh_recent_open_days(ctx)
+
+
 PERIODIC_JOBS = {
     "top_up_slots": top_up_slots,
     "send_reminders": send_reminders,
@@ -66,4 +73,5 @@ PERIODIC_JOBS = {
     "purge_expired": purge_expired,
     "expire_waitlist_offers": expire_waitlist_offers,
     "sync_busy_calendars": sync_busy_calendars,
+    "refresh_open_days": refresh_open_days,
 }

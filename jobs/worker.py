@@ -15,6 +15,7 @@ from jobs.periodic import (
     expire_waitlist_offers,
     process_refunds,
     purge_expired,
+    refresh_open_days,
     send_reminders,
     sync_busy_calendars,
     top_up_slots,
@@ -60,6 +61,7 @@ def worker_settings(config: Config) -> type:
             purge_expired,
             expire_waitlist_offers,
             sync_busy_calendars,
+            refresh_open_days,
             # Nudged after every commit that queues mail: keep no result per nudge.
             func(deliver_outbox, keep_result=0),
             func(deliver_webhooks, keep_result=0),
@@ -86,6 +88,8 @@ def worker_settings(config: Config) -> type:
             # outage at the back-off's next try. Its own events are read each minute.
             cron(push_caldav, second=set(range(3, 60, 5)), run_at_startup=True),
             cron(sync_caldav, second={45}),
+            # A fully booked day leaves its services' open days within a minute (sql/0024).
+            cron(refresh_open_days, second={50}),
         ]
         redis_settings = redis_settings_
         redis_pool = redis_pool_

@@ -55,7 +55,11 @@ def filters_sql(first: int, *, indexable: bool, day_join: bool = False) -> str:
                   AND NOT {offered("slot")}
                   AND NOT {busy_for_provider("slot", "s.provider_id")}
            )"""
-    day_test = free_slot if day_join else f"({day}::date IS NULL OR {free_slot})"
+    # A service without the day among its open days (sql/0024) has no free slot that day.
+    open_that_day = f"s.open_days @> ARRAY[{day}::date]"
+    day_test = (
+        free_slot if day_join else f"({day}::date IS NULL OR ({open_that_day} AND {free_slot}))"
+    )
     return f"""
        AND ({category}::text IS NULL OR lower({column}) = lower({category}))
        AND ({near}::text IS NULL OR {location} ILIKE {near_pattern} OR {near} <% {location})
