@@ -26,7 +26,7 @@ from server.infra.logs import configure_logging
 from server.infra.metrics_dir import use_metrics_dir
 from server.infra.migrations import MigrationError, migrate
 from server.infra.paths import HYPERCORN_TOML
-from server.infra.runtime import resolve_services
+from server.infra.runtime import resolve_services, uses_embedded
 from server.infra.startup_heap import freeze_after_startup, freeze_startup_objects
 
 log = logging.getLogger("appointly")
@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     configure_logging(config.log_format)
     if not (os.environ.get("SECRET_KEY") or "").strip():
         # (Production never gets here: it refuses to start without SECRET_KEY.)
-        config = config.with_changes(secret_key=persisted_secret_key(config.data_dir))
+        config = _development_secret_key(config)
     try:
         status = args.handler(config, args)
     except MigrationError as error:
@@ -64,6 +64,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         _exit_quietly(EXIT_INTERRUPTED)
     if status:
         _exit_quietly(int(status))
+
+
+def _development_secret_key(config: Config) -> Config:
+    """Without SECRET_KEY: the key kept in the data folder when the embedded servers keep their
+    data there too (the one-command start), so a restart signs nobody out; with both service
+    URLs set the data folder stays untouched, and the key lasts as long as the process."""
+    if uses_embedded(config):
+        return config.with_changes(secret_key=persisted_secret_key(config.data_dir))
+    log.warning(
+        "SECRET_KEY is not set: sessions, calendar feed links and stored calendar and webhook "
+        "secrets last until this process stops; set SECRET_KEY to keep them"
+    )
+    return config
 
 
 def _exit_quietly(status: int) -> NoReturn:

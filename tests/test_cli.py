@@ -13,6 +13,7 @@ import asyncpg
 import httpx
 import pytest
 
+from server.infra.embedded import stop_embedded
 from tests.conftest import make_provider, with_database
 from tests.support.booking import book, create_service, free_slots, tomorrow
 from tests.support.cli_process import (
@@ -246,28 +247,33 @@ async def test_worker_runs_alone_and_stops_gracefully_on_ctrl_c(
 
 
 async def test_without_secret_key_a_restart_keeps_everyone_signed_in(
-    service_env: dict[str, str], tmp_path: Path
+    empty_database_url: str, tmp_path: Path
 ) -> None:
+    # Redis left to the embedded one, as the one-command start leaves both: the data folder
+    # is in use, and the key is kept there.
     data_dir = tmp_path / "data"
-    env = {**service_env, "APPOINTLY_DATA_DIR": str(data_dir)}
-    assert (await run_appointly("migrate", env=env)).status == 0
-    first = await start_appointly("serve", env=env, output=tmp_path / "first.log")
+    env = appointly_env(DATABASE_URL=empty_database_url, APPOINTLY_DATA_DIR=str(data_dir))
     try:
-        await first.wait_until_serving()
-        async with first.client() as browser:
-            await make_provider(browser)
-            assert (await browser.get("/api/me")).status_code == 200
-            cookies = browser.cookies
-        assert await first.interrupt() == 0, first.log()
+        assert (await run_appointly("migrate", env=env)).status == 0
+        first = await start_appointly("serve", env=env, output=tmp_path / "first.log")
+        try:
+            await first.wait_until_serving()
+            async with first.client() as browser:
+                await make_provider(browser)
+                assert (await browser.get("/api/me")).status_code == 200
+                cookies = browser.cookies
+            assert await first.interrupt() == 0, first.log()
+        finally:
+            await first.kill()
+        again = await start_appointly("serve", env=env, output=tmp_path / "again.log")
+        try:
+            await again.wait_until_serving()
+            async with httpx.AsyncClient(base_url=again.url, cookies=cookies) as browser:
+                me = await browser.get("/api/me")
+            assert me.status_code == 200, me.text
+        finally:
+            await again.kill()
     finally:
-        await first.kill()
-    again = await start_appointly("serve", env=env, output=tmp_path / "again.log")
-    try:
-        await again.wait_until_serving()
-        async with httpx.AsyncClient(base_url=again.url, cookies=cookies) as browser:
-            me = await browser.get("/api/me")
-        assert me.status_code == 200, me.text
-    finally:
-        await again.kill()
+        await asyncio.to_thread(stop_embedded, data_dir)
     # The key it kept across the restart, readable by its owner only.
     assert (data_dir / "secret_key").stat().st_mode & 0o777 == 0o600

@@ -3,7 +3,8 @@ restart keeps people signed in and keeps what was sealed with it readable (store
 passwords and webhook signing secrets, calendar feed links).
 
 Production refuses to start without SECRET_KEY (server.infra.config); this is only for the
-one-command start and its like, which used to make a new key on every start.
+one-command start and its like (the embedded servers keep their data in the same folder), which
+used to make a new key on every start.
 """
 
 from __future__ import annotations
