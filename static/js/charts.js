@@ -9,6 +9,8 @@ const HEIGHT = 190;
 const TOP = 22; // room for the value over the tallest bar
 const BOTTOM = 26; // room for the axis labels
 const LABEL_CHAR_PX = 6.8; // a glyph of a bold .chart-label (11px), to tell whether labels collide
+// A label aligned to an edge stays this far inside it: a glyph's ink can pass its advance.
+const LABEL_INSET_PX = 1;
 const MIN_BAR_PX = 2; // an empty period still shows a stub on the baseline
 
 /**
@@ -51,7 +53,26 @@ export class BarChart {
     const width = Math.floor(this.canvas.clientWidth);
     if (!width || !this.bars.length || width === this.drawnWidth) return;
     this.drawnWidth = width;
-    this.canvas.replaceChildren(barsSvg(this.bars, width, this.summary));
+    const svg = barsSvg(this.bars, width, this.summary);
+    this.canvas.replaceChildren(svg);
+    keepLabelsInside(svg, width);
+  }
+}
+
+/**
+ * Align a label that sticks out of the chart to the edge it crosses. `axisLabel` guesses from
+ * an average glyph; the drawn text says exactly ("30 Nov" in bold is wider than "23 Nov").
+ */
+function keepLabelsInside(svg, width) {
+  for (const label of svg.querySelectorAll(".chart-label")) {
+    const box = label.getBBox();
+    if (box.x + box.width > width) {
+      label.setAttribute("x", String(width - LABEL_INSET_PX));
+      label.setAttribute("text-anchor", "end");
+    } else if (box.x < 0) {
+      label.setAttribute("x", String(LABEL_INSET_PX));
+      label.setAttribute("text-anchor", "start");
+    }
   }
 }
 
