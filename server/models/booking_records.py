@@ -19,9 +19,7 @@ import asyncpg
 import orjson
 
 from server.models.appointments import Appointment
-from server.models.busy_times import busy
-from server.models.slot_claims import BookableSlot
-from server.models.slots import offered
+from server.models.slot_claims import BookableSlot, bookable_now
 from server.notifications.outbox import PreparedEmail
 
 WEBHOOK_EVENT = "booking.created"
@@ -140,12 +138,7 @@ _CLAIM_AND_RECORD = f"""
          WHERE a.id = $1
            AND s.id = a.service_id
            AND p.id = $3
-           AND NOT a.booked
-           AND a.occupies_slot
-           AND s.is_active
-           AND a.starts_at > $29::timestamptz + make_interval(mins => s.min_notice_minutes)
-           AND NOT {offered("a")}
-           AND NOT {busy("a")}
+           AND {bookable_now("$29")}
            AND (a.service_id, a.slot_date, a.starts_at, a.ends_at, a.token, a.ical_sequence)
                = ($30::uuid, $31::date, $32::timestamptz, $33::timestamptz, $34::int, $35::int)
            AND (s.name, s.cancel_cutoff_minutes, s.price_cents, s.currency)

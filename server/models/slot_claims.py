@@ -121,6 +121,18 @@ class FreeSlotClaim:
     hold_expires_at: datetime
 
 
+def bookable_now(now: str) -> str:
+    """SQL true when the slot `a` of service `s` can be booked at the moment `now` (an SQL
+    parameter): free and live, its service active, past the minimum notice, not held for the
+    waitlist, not under a busy time. Every claim decides by this one test."""
+    return f"""(    NOT a.booked
+                AND a.occupies_slot
+                AND s.is_active
+                AND a.starts_at > {now}::timestamptz + make_interval(mins => s.min_notice_minutes)
+                AND NOT {offered("a")}
+                AND NOT {busy("a")})"""
+
+
 async def claim_free_slot(
     conn: asyncpg.Connection, slot_id: UUID, claim: FreeSlotClaim, now: datetime
 ) -> ClaimedSlot | None:
@@ -160,12 +172,7 @@ async def claim_free_slot(
          ) AS pay
          WHERE a.id = $1
            AND s.id = a.service_id
-           AND NOT a.booked
-           AND a.occupies_slot
-           AND s.is_active
-           AND a.starts_at > $11::timestamptz + make_interval(mins => s.min_notice_minutes)
-           AND NOT {offered("a")}
-           AND NOT {busy("a")}
+           AND {bookable_now("$11")}
         RETURNING {_CLAIMED_COLUMNS}
         """,
         slot_id,
@@ -232,12 +239,7 @@ async def select_bookable_slot(
           JOIN services AS s ON s.id = a.service_id
           JOIN providers AS p ON p.id = s.provider_id
          WHERE a.id = $1
-           AND NOT a.booked
-           AND a.occupies_slot
-           AND s.is_active
-           AND a.starts_at > $3::timestamptz + make_interval(mins => s.min_notice_minutes)
-           AND NOT {offered("a")}
-           AND NOT {busy("a")}
+           AND {bookable_now("$3")}
         """,
         slot_id,
         stripe_enabled,
