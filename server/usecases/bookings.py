@@ -203,13 +203,7 @@ async def _book_free_slot_at_once(
         return None
     appointment = slot_claims.booking_of(
         slot,
-        FreeSlotClaim(
-            customer=claim.customer,
-            customer_user_id=claim.customer_user_id,
-            manage_key_hash=claim.manage_key_hash,
-            stripe_enabled=settings.stripe_enabled,
-            hold_expires_at=now + timedelta(minutes=settings.hold_minutes),
-        ),
+        _free_slot_claim(claim, settings, now),
         booked_at=datetime.now(UTC),
     )
     appointment_json = appointment.to_json()
@@ -322,6 +316,17 @@ async def _claim(
         raise
 
 
+def _free_slot_claim(claim: NewClaim, settings: Config, now: datetime) -> FreeSlotClaim:
+    """What a claim writes into a free slot: the customer, and a payment hold from `now`."""
+    return FreeSlotClaim(
+        customer=claim.customer,
+        customer_user_id=claim.customer_user_id,
+        manage_key_hash=claim.manage_key_hash,
+        stripe_enabled=settings.stripe_enabled,
+        hold_expires_at=now + timedelta(minutes=settings.hold_minutes),
+    )
+
+
 async def _claim_slot(
     conn: asyncpg.Connection, slot_id: UUID, claim: NewClaim, settings: Config, now: datetime
 ) -> ClaimedSlot:
@@ -330,13 +335,7 @@ async def _claim_slot(
     claimed = await slot_claims.claim_free_slot(
         conn,
         slot_id,
-        FreeSlotClaim(
-            customer=claim.customer,
-            customer_user_id=claim.customer_user_id,
-            manage_key_hash=claim.manage_key_hash,
-            stripe_enabled=settings.stripe_enabled,
-            hold_expires_at=now + timedelta(minutes=settings.hold_minutes),
-        ),
+        _free_slot_claim(claim, settings, now),
         now,
     )
     if claimed is not None:
