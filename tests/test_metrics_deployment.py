@@ -73,16 +73,22 @@ def test_a_scrape_keeps_its_own_processes_files(tmp_path: Path) -> None:
 # --- --metrics-bind -----------------------------------------------------------------------------
 
 
-@pytest.mark.slow
-async def test_a_metrics_address_serves_only_metrics_and_without_a_token(
-    database_url: str, redis_url: str, tmp_path: Path
-) -> None:
-    env = appointly_env(
+@pytest.fixture
+def serve_env(database_url: str, redis_url: str, tmp_path: Path) -> dict[str, str]:
+    """What `appointly serve` runs with here: the test services, its own metrics folder."""
+    return appointly_env(
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
         APP_ENV="test",
         PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
     )
+
+
+@pytest.mark.slow
+async def test_a_metrics_address_serves_only_metrics_and_without_a_token(
+    serve_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = serve_env
     private = f"127.0.0.1:{free_port()}"
     server = await start_appointly(
         "serve", "--metrics-bind", private, env=env, output=tmp_path / "serve.log"
@@ -105,15 +111,9 @@ async def test_a_metrics_address_serves_only_metrics_and_without_a_token(
 
 @pytest.mark.slow
 async def test_with_several_web_processes_the_metrics_address_counts_them_all(
-    database_url: str, redis_url: str, tmp_path: Path
+    serve_env: dict[str, str], tmp_path: Path
 ) -> None:
-    env = appointly_env(
-        DATABASE_URL=database_url,
-        REDIS_URL=redis_url,
-        APP_ENV="test",
-        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
-        DB_POOL_SIZE="2",
-    )
+    env = {**serve_env, "DB_POOL_SIZE": "2"}
     private = f"127.0.0.1:{free_port()}"
     server = await start_appointly(
         "serve", "--workers", "2", "--metrics-bind", private, env=env, output=tmp_path / "s.log"
