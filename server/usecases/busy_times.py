@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from server.models import busy_times, services, slots
 from server.models.busy_times import Interval
+from server.models.slots import Slot
 from server.usecases.effects import Effects
 from server.usecases.waitlist_offers import offer_freed_slots
 
@@ -77,18 +79,26 @@ async def _busy_times_changed(
     under a busy time and no longer are offered to their day's waitlist first. Each service
     row is locked as a refill locks it, so a customer joining a line meanwhile either sees
     the time free or is offered it (server.usecases.waitlist.join_waitlist)."""
-    service_ids = await conn.fetch(
-        "SELECT id FROM services WHERE provider_id = $1 ORDER BY id", provider_id
+    rows = await conn.fetch(
+        """
+        SELECT s.id, p.timezone
+          FROM services AS s
+          JOIN providers AS p ON p.id = s.provider_id
+         WHERE s.provider_id = $1
+         ORDER BY s.id
+        """,
+        provider_id,
     )
-    for row in service_ids:
-        service = await services.lock_service(conn, row["id"])
-        if service is None:
-            continue
-        freed = await slots.select_free_slots_within(conn, service.id, busy_before)
-        offered = await offer_freed_slots(conn, service, freed, now)
+    for row in rows:
+        offered: list[Slot] = []
+        # Nothing was busy before: nothing comes back, and no service row needs its lock.
+        service = await services.lock_service(conn, row["id"]) if busy_before else None
+        if service is not None:
+            freed = await slots.select_free_slots_within(conn, service.id, busy_before)
+            offered = await offer_freed_slots(conn, service, freed, now)
         effects.slots_changed(
-            service.id,
-            service.provider.zone,
+            row["id"],
+            ZoneInfo(row["timezone"]),
             changed=[slot for slot in offered if slot.held],
             reset=True,
         )
