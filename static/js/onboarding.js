@@ -4,7 +4,9 @@ import { clearErrors, formValues, sendJSON, showAPIError, whileBusy } from "./ap
 const form = document.getElementById("onboarding-form");
 const zoneSelect = document.getElementById("timezone");
 
+// A zone someone already picked (the page can be used before this module has run) stays.
 function preselectDeviceZone() {
+  if (!zoneSelect.selectedOptions[0]?.defaultSelected) return;
   let zone = "";
   try {
     zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";

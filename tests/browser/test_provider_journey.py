@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections import defaultdict
@@ -10,9 +11,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, Route, expect
 
-from tests.browser.conftest import ConsoleWatch, become_provider_through_api
+from tests.browser.conftest import ConsoleWatch, become_provider_through_api, sign_up_through_api
 from tests.conftest import StartApp
 from tests.support.stripe_stub import StripeStandIn
 
@@ -31,6 +32,8 @@ async def sign_up_in_page(page: Page, name: str) -> None:
     await page.get_by_label("Password").fill("correct horse")
     await page.get_by_role("button", name="Create account").click()
     await expect(page).to_have_url(re.compile(r"/onboarding$"))
+    # The page's module (which preselects the device's zone) runs before DOMContentLoaded.
+    await page.wait_for_load_state("domcontentloaded")
 
 
 async def onboard(page: Page, business_name: str, timezone: str) -> None:
@@ -118,6 +121,31 @@ async def test_a_new_provider_publishes_split_hours_and_customers_see_slots_in_t
         day = first + timedelta(days=offset)
         expected = HOURLY_STARTS if day.weekday() < 5 else []
         assert starts.get(day.isoformat(), []) == expected, day
+
+
+async def test_a_zone_picked_before_the_page_script_runs_is_kept(page: Page) -> None:
+    """On a slow connection the form is usable before its module has run; the device's
+    zone must not then overwrite what the person picked."""
+    await sign_up_through_api(page)
+    script_may_load = asyncio.Event()
+
+    async def hold_script(route: Route) -> None:
+        await script_may_load.wait()
+        await route.continue_()
+
+    await page.route("**/static/js/onboarding.js", hold_script)
+    await page.goto("/onboarding", wait_until="commit")
+    await page.get_by_label("Business name").fill("Kiwi Physio")
+    await page.get_by_label("Time zone").select_option("Pacific/Auckland")
+    script_may_load.set()
+    await page.wait_for_load_state("load")
+
+    await expect(page.get_by_label("Time zone")).to_have_value("Pacific/Auckland")
+    await page.get_by_role("button", name="Create my business").click()
+    await expect(page).to_have_url(re.compile(r"/dashboard$"))
+    me = await fetch_json(page, "/api/providers/me")
+    assert me["status"] == 200
+    assert me["body"]["provider"]["timezone"] == "Pacific/Auckland"
 
 
 async def test_add_service_shows_problems_next_to_the_fields(page: Page) -> None:
