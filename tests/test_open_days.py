@@ -64,3 +64,49 @@ async def test_a_fully_booked_day_leaves_at_the_refresh_and_a_cancellation_opens
     assert day in await open_days(db, service)
     assert await free_on(guest, service, day)
     assert await refresh_recent_open_days(job_ctx) == 0  # nothing more to drop
+
+
+async def test_days_long_past_leave_when_a_new_day_comes(
+    client: httpx.AsyncClient,
+    guest: httpx.AsyncClient,
+    become_provider: Any,
+    db: asyncpg.Connection,
+) -> None:
+    await become_provider()
+    service = await small_service(client, name="Oboe lesson")
+    day = a_day_ahead()
+    (booking, *_) = await fill_day(guest, service["id"], day)
+    utc_yesterday: date = await db.fetchval("SELECT (now() AT TIME ZONE 'UTC')::date - 1")
+    # As a service never booked for a year would hold them: days that have passed everywhere.
+    await db.execute(
+        "UPDATE services SET open_days = ARRAY[$2::date, $3::date] WHERE id = $1::uuid",
+        service["id"],
+        date(2020, 1, 1),
+        utc_yesterday,
+    )
+
+    await cancel(guest, booking)  # a free row for `day`: the trigger adds its day
+
+    days = await open_days(db, service)
+    assert date(2020, 1, 1) not in days
+    assert utc_yesterday in days  # still today somewhere west of UTC
+    assert day in days
+
+
+async def test_the_filters_indexes_can_be_combined_with_the_texts(db: asyncpg.Connection) -> None:
+    """PostgreSQL never ANDs two partial indexes with the same predicate (it counts their shared
+    `WHERE is_active` as one condition twice), and the text's indexes are all partial: were the
+    filters' indexes partial too, a search's count would test every text match row by row
+    (sql/0025)."""
+    predicates = await db.fetch(
+        """
+        SELECT c.relname, i.indpred IS NULL AS whole_table
+          FROM pg_index AS i
+          JOIN pg_class AS c ON c.oid = i.indexrelid
+         WHERE c.relname IN ('services_location_trgm_idx', 'services_open_days_idx')
+        """
+    )
+    assert {row["relname"]: row["whole_table"] for row in predicates} == {
+        "services_location_trgm_idx": True,
+        "services_open_days_idx": True,
+    }
