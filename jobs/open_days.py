@@ -25,15 +25,13 @@ BATCH = 500
 
 async def refresh_recent_open_days(ctx: JobContext, now: datetime | None = None) -> int:
     """Recount the open days of the services booked in the last LOOK_BACK; returns how many
-    services' days changed. Days before yesterday (UTC) go too: slot days are the provider's,
-    and no time zone is more than a day from UTC."""
+    services' days changed. Days on which no slot can start any more go too."""
     now = now or datetime.now(UTC)
-    first_day = (now - timedelta(days=1)).date()
     changed = 0
     async with ctx["pool"].acquire() as conn:
         booked = await select_services_booked_since(conn, now - LOOK_BACK)
         for start in range(0, len(booked), BATCH):
-            changed += await refresh_open_days(conn, booked[start : start + BATCH], first_day)
+            changed += await refresh_open_days(conn, booked[start : start + BATCH])
     if changed:
         log.info("recounted the open days of %d services", changed)
     return changed

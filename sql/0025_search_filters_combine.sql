@@ -13,16 +13,23 @@ DROP INDEX services_location_trgm_idx;
 CREATE INDEX services_location_trgm_idx ON services USING gin (location gin_trgm_ops);
 CREATE INDEX services_open_days_idx ON services USING gin (open_days);
 
+-- The earliest provider-local date on which a slot can still start: yesterday in UTC, the
+-- earliest date still current anywhere (no time zone is more than a day behind UTC). Days
+-- before it leave open_days, here and in the worker's recount (server/models/open_days.py).
+CREATE FUNCTION earliest_open_day() RETURNS date
+    LANGUAGE sql STABLE AS $$
+    SELECT (now() AT TIME ZONE 'UTC')::date - 1
+$$;
+
 -- Past days no longer pile up in open_days: each time the trigger adds days, it drops those
--- before yesterday (UTC). A slot_date is provider-local, and yesterday in UTC is the earliest
--- date still current anywhere, so no day on which a slot can still start is dropped.
+-- before earliest_open_day().
 CREATE OR REPLACE FUNCTION remember_open_days() RETURNS trigger
     LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE services AS s
        SET open_days = ARRAY(SELECT DISTINCT day
                                FROM unnest(s.open_days || added.days) AS day
-                              WHERE day >= (now() AT TIME ZONE 'UTC')::date - 1
+                              WHERE day >= earliest_open_day()
                               ORDER BY day)
       FROM (SELECT service_id, array_agg(DISTINCT slot_date) AS days
               FROM new_slots

@@ -5,7 +5,7 @@ as free slots are inserted; this module drops the ones whose free times are all 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
@@ -25,12 +25,11 @@ async def select_services_booked_since(conn: asyncpg.Connection, since: datetime
     return [row["service_id"] for row in rows]
 
 
-async def refresh_open_days(
-    conn: asyncpg.Connection, service_ids: Sequence[UUID], first_day: date
-) -> int:
-    """Recount the services' open days (days from `first_day` on with a free slot row); returns
-    how many services changed. The rows are locked first, as every writer of a service's slots
-    locks them, so slots being inserted meanwhile are committed before the recount reads."""
+async def refresh_open_days(conn: asyncpg.Connection, service_ids: Sequence[UUID]) -> int:
+    """Recount the services' open days (days with a free slot row, from the earliest on which a slot
+    can still start: sql/0025's earliest_open_day); returns how many services changed. The rows are
+    locked first, as every writer of a service's slots locks them, so slots being inserted meanwhile
+    are committed before the recount reads."""
     async with conn.transaction():
         await conn.execute(
             "SELECT 1 FROM services WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
@@ -45,7 +44,7 @@ async def refresh_open_days(
                               WHERE a.service_id = s.id
                                 AND NOT a.booked
                                 AND a.occupies_slot
-                                AND a.slot_date >= $2
+                                AND a.slot_date >= earliest_open_day()
                               ORDER BY a.slot_date) AS days
                   FROM services AS s
                  WHERE s.id = ANY($1::uuid[])
@@ -60,6 +59,5 @@ async def refresh_open_days(
             SELECT count(*) FROM updated
             """,
             list(service_ids),
-            first_day,
         )
     return changed

@@ -4,15 +4,15 @@ ranked; an honest total that stops counting at a cap.
 The search text's typos are first corrected against the catalogue's own words
 (server.models.search_words). The matches are counted first, exactly up to TOTAL_CAP (sql/0007's GIN
 indexes, their bitmaps ANDed with the filters' own: sql/0025) and "at least TOTAL_CAP" beyond, and
-the count hands back their ids, nearest name first. When they are few every one is ranked (exact,
-and cheap). Otherwise each searched field (the service's name, description and category, and its
-provider's business name) gives its nearest candidates in index order (`ORDER BY q <<-> field LIMIT
-k` on sql/0021's GiST indexes), reading a bounded number of services each; with a filter set, the
-count's nearest names join them (a filter can reject a field's whole nearest stretch). Only these
-candidates are ranked, so a query matching a tenth of the catalogue costs what a narrow one costs;
-pages are cut from them block by block (server.domain.search_pages), so paging neither repeats nor
-skips. Listing without search text walks the newest-first index. The SQL is in
-server.models.service_search_sql.
+the count hands back their ids. When they are few every one is ranked (exact, and cheap). Otherwise
+each searched field (the service's name, description and category, and its provider's business name)
+gives its nearest candidates in index order (`ORDER BY q <<-> field LIMIT k` on sql/0021's GiST
+indexes), reading a bounded number of services each; with a filter set, the count's ids with the
+nearest names join them (a filter can reject a field's whole nearest stretch; they are ordered by
+name only then). Only these candidates are ranked, so a query matching a tenth of the catalogue
+costs what a narrow one costs; pages are cut from them block by block (server.domain.search_pages),
+so paging neither repeats nor skips. Listing without search text walks the newest-first index. The
+SQL is in server.models.service_search_sql.
 """
 
 from __future__ import annotations

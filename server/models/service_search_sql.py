@@ -1,6 +1,6 @@
 """The SQL of the service search (server.models.service_search): the capped count of matches
-(with their ids, nearest name first), each field's nearest candidates, the candidates ranked,
-and one page's rows.
+(with their ids), those ids nearest name first, each field's nearest candidates, the
+candidates ranked, and one page's rows.
 
 Parameters of the text queries: $1 the text (typos corrected), $2 its LIKE pattern (NULL below
 three characters), $3 its words as a prefix tsquery (NULL for one word), $4-$8 the filters; then
