@@ -197,20 +197,25 @@ def _with_bind_origin(config: Config, bind: str | None) -> Config:
 
 
 def cmd_worker(config: Config, args: argparse.Namespace) -> int:
-    from arq.worker import run_worker
+    from arq.worker import create_worker
     from redis.exceptions import RedisError
 
     from jobs.worker import worker_settings
+    from jobs.worker_stop import CertainStop
 
     config = resolve_services(config)
     freeze_startup_objects()
     while True:
+        # arq installs its own SIGINT/SIGTERM handlers: they cancel the jobs, close the pools
+        # and return; CertainStop makes sure a lost cancellation does not keep it polling.
+        worker = create_worker(worker_settings(config))
+        stop = CertainStop(worker)
         try:
-            # arq installs its own SIGINT/SIGTERM handlers: they cancel the jobs, close the
-            # pools and return.
-            run_worker(worker_settings(config))
+            worker.run()
             return 0
         except (RedisError, OSError, TimeoutError) as error:
+            if stop.requested:
+                return 0
             # arq's poll loop lets a Redis error end the worker (a read slower than the timeout
             # on a loaded machine, a Redis restart); jobs are in Redis and re-read, so start over.
             log.warning("the worker lost Redis (%s); starting again", error)

@@ -51,7 +51,13 @@ async def worker_on_its_own_redis(
         finally:
             if worker.returncode is None:
                 worker.terminate()
-            await worker.wait()
+            try:
+                async with asyncio.timeout(30):
+                    await worker.wait()
+            except TimeoutError:
+                worker.kill()
+                await worker.wait()
+                raise AssertionError("the worker did not stop on SIGTERM") from None
 
 
 async def test_a_worker_whose_redis_restarts_runs_jobs_again(
